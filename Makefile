@@ -1,0 +1,52 @@
+# ACE FlightDeck warehouse: every target people use; CI calls `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DBT := $(VENV)/bin/dbt
+DBT_ARGS := --project-dir dbt_project --profiles-dir .
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+export RUNTIME__DLTHUB_TELEMETRY := false
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo run test lint docs bench sql clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed ## create .venv and install the project with its dev tools
+
+demo: setup ## start the local API stand-in, run the main job end to end, show the data
+	$(PY) -m extract demo
+
+run: setup ## the main job: sync every site, then build the warehouse (needs ACE_API_KEY or runs against the stand-in)
+	$(PY) -m extract run
+
+test: setup ## run the whole test suite
+	$(PY) -m pytest
+
+lint: setup ## ruff and mypy
+	$(VENV)/bin/ruff check extract tests bench
+	$(VENV)/bin/mypy
+
+docs: setup ## build the static dbt docs site (dbt_project/target/static_index.html)
+	$(DBT) deps $(DBT_ARGS) >/dev/null 2>&1 || true
+	$(DBT) docs generate --static $(DBT_ARGS)
+
+bench: setup ## extraction benchmark against dlt, warehouse incremental benchmark
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) bench/bench_extract.py
+	$(PY) bench/bench_warehouse.py
+
+sql: setup ## open a DuckDB session on the warehouse
+	$(PY) -m extract sql
+
+clean: ## remove the venv, the demo lake and the warehouse
+	rm -rf $(VENV) lake warehouse.duckdb dbt_project/target dbt_project/logs
