@@ -1,0 +1,248 @@
+"""``python -m extract``: the command line.
+
+Configuration comes from the environment (see ``.env.example``) and flags override it.
+Wrong or missing configuration prints one line and exits 2; a run where some site failed
+exits 1; another run holding the lake's lock exits 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from . import logs
+from .client import FlightDeckClient
+from .config import ALLOWED_PAGE_SIZES, Settings, parse_duration, parse_instant
+from .errors import ConfigError, ExtractError, InputError, LockHeld
+from .sync import RunSummary
+
+log = logging.getLogger("extract")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
+
+EPILOG = """\
+environment:
+  ACE_API_URL              API base, e.g. https://flightdeck.aceiot.cloud/api
+  ACE_API_KEY              bearer token (never printed or stored)
+  LAKE_DIR                 the lake root (default: lake)
+  WAREHOUSE_PATH           the DuckDB warehouse file (default: warehouse.duckdb)
+  EXTRACT_LOOKBACK         re-read window before the checkpoint (default 2h)
+  EXTRACT_INITIAL_HISTORY  history fetched on a site's first sync (default 24h)
+  EXTRACT_SETTLE           stay this far behind now (default 1m)
+  EXTRACT_CHUNK            checkpointed window size (default 6h)
+  EXTRACT_PAGE_SIZE        API page size (default 100000)
+  EXTRACT_MAX_RPS          request-rate ceiling per process (default 10)
+  EXTRACT_TIMEOUT          seconds per request (default 60)
+  EXTRACT_MAX_RETRIES      retries of a retriable failure (default 6)
+
+exit status: 0 ok, 1 some site or step failed, 2 bad configuration or input,
+3 another run holds the lake's lock.
+"""
+
+
+def _duration(what: str) -> Callable[[str], timedelta]:
+    def parse(text: str) -> timedelta:
+        try:
+            return parse_duration(text, what)
+        except ConfigError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return parse
+
+
+def _instant(what: str) -> Callable[[str], datetime]:
+    def parse(text: str) -> datetime:
+        try:
+            return parse_instant(text, what)
+        except ConfigError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return parse
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("common options")
+    g.add_argument("--lake", type=Path, help="lake root (default: $LAKE_DIR or lake)")
+    g.add_argument("--log-level", default="info",
+                   choices=["debug", "info", "warning", "error"], help="default: info")
+    g.add_argument("--log-format", default="text", choices=["text", "json"],
+                   help="json gives one JSON object per line, for log collectors")
+
+
+def _api(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("API options")
+    g.add_argument("--page-size", type=int, choices=ALLOWED_PAGE_SIZES, metavar="N",
+                   help="API page size, one of the sizes the API accepts (default 100000)")
+    g.add_argument("--max-rps", type=float, help="request-rate ceiling (default 10/s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m extract",
+        description="Land raw ACE FlightDeck samples as immutable Parquet and build the "
+                    "warehouse over them.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "sync", help="fetch every site's new samples since its checkpoint",
+        description="Fetch [checkpoint - lookback, until - settle) per site in checkpointed "
+                    "chunks and land what is new or changed. A failing site keeps its "
+                    "checkpoint and does not stop the others.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--site", action="append", metavar="SITE",
+                   help="sync only this site (repeatable; default: all collect-enabled sites)")
+    p.add_argument("--until", type=_instant("--until"), metavar="INSTANT",
+                   help="end of what is fetched, ISO 8601 (default: now)")
+    p.add_argument("--lookback", type=_duration("--lookback"), metavar="DUR",
+                   help="re-read this much before the checkpoint (default 2h)")
+    p.add_argument("--initial-history", type=_duration("--initial-history"), metavar="DUR",
+                   help="history fetched on a site's first sync (default 24h)")
+    p.add_argument("--settle", type=_duration("--settle"), metavar="DUR",
+                   help="stay this far behind --until (default 1m)")
+    p.add_argument("--chunk", type=_duration("--chunk"), metavar="DUR",
+                   help="checkpointed window size (default 6h)")
+    _api(p)
+    _common(p)
+
+    p = sub.add_parser(
+        "backfill", help="land a site's history for a time range",
+        description="Fetch [start, end) for one site in UTC-day chunks as source=backfill. "
+                    "Resumable (rerun the same command) and idempotent.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--site", required=True)
+    p.add_argument("--start", required=True, type=_instant("--start"), metavar="INSTANT")
+    p.add_argument("--end", required=True, type=_instant("--end"), metavar="INSTANT")
+    p.add_argument("--restart", action="store_true",
+                   help="ignore the saved progress of this job and start from --start")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _api(p)
+    _common(p)
+
+    p = sub.add_parser(
+        "import", help="land exported Parquet/CSV history as source=import",
+        description="Each file needs point (or name), time (ts/time/timestamp) and value "
+                    "columns, and a site column or --site. Unparseable rows are quarantined "
+                    "with the reason; the others land.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--site", help="site of every row, for files without a site column")
+    _common(p)
+
+    p = sub.add_parser(
+        "simulate", help="serve the local FlightDeck stand-in on loopback",
+        description="A local HTTP stand-in for the FlightDeck API with deterministic "
+                    "synthetic data (see docs/standin.md).")
+    p.add_argument("args", nargs=argparse.REMAINDER,
+                   help="options of the stand-in, e.g. --port 8765 --seed 7 (see "
+                        "`python -m extract simulate --help`)")
+
+    for name, text in (
+        ("run", "the main job: sync every site, then build and test the warehouse"),
+        ("demo", "run the main job against the local stand-in and show the results"),
+    ):
+        p = sub.add_parser(name, help=text, description=text + ". Without ACE_API_KEY "
+                           "the local stand-in is started and used, and the run says so.",
+                           epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("--until", type=_instant("--until"), metavar="INSTANT",
+                       help="end of what is fetched (default: now)")
+        p.add_argument("--skip-dbt", action="store_true", help="only sync")
+        _common(p)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    s = Settings.from_env()
+    for attr in ("lookback", "initial_history", "settle", "chunk", "page_size", "max_rps"):
+        v = getattr(args, attr, None)
+        if v is not None:
+            setattr(s, attr, v)
+    if getattr(args, "lake", None) is not None:
+        s.lake = args.lake
+    s.validate_tuning()
+    return s
+
+
+def print_summary(summary: RunSummary, out: TextIO | None = None) -> None:
+    w = (out or sys.stdout).write
+    t = summary.totals
+    took = ((summary.finished_at or summary.started_at) - summary.started_at).total_seconds()
+    w(f"{summary.command} {summary.run_id}: {'ok' if summary.ok else 'FAILED'} in {took:.1f}s; "
+      f"{t.landed} samples landed, {t.unchanged} unchanged re-reads skipped, "
+      f"{t.quarantined} quarantined, {t.out_of_window} outside the window\n")
+    if summary.error:
+        w(f"  error: {summary.error}\n")
+    for s in summary.sites:
+        state = "ok" if s.ok else f"FAILED: {s.error}"
+        w(f"  {s.site:<28} {state}; landed {s.counts.landed}, windows {s.windows}, "
+          f"through {s.checkpoint_after or s.checkpoint_before or '-'}\n")
+
+
+def _client(settings: Settings) -> FlightDeckClient:
+    settings.require_api()
+    return FlightDeckClient.from_settings(settings)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from .sync import sync
+    settings = settings_from(args)
+    with _client(settings) as client:
+        summary = sync(settings, client, until=args.until, sites=args.site)
+    print_summary(summary)
+    return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from .backfill import backfill
+    settings = settings_from(args)
+    with _client(settings) as client:
+        summary = backfill(settings, client, args.site, args.start, args.end,
+                           restart=args.restart, progress=False if args.no_progress else None)
+    print_summary(summary)
+    return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .importer import import_files
+    settings = settings_from(args)
+    summary = import_files(settings.lake, args.files, site=args.site)
+    print_summary(summary)
+    return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .standin.__main__ import main as standin_main
+    return int(standin_main(args.args))
+
+
+def cmd_run(args: argparse.Namespace, demo: bool = False) -> int:
+    from .mainjob import main_job
+    return main_job(settings_from(args), until=args.until, skip_dbt=args.skip_dbt, demo=demo)
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    args = build_parser().parse_args(argv)
+    logs.setup(getattr(args, "log_level", "info"), getattr(args, "log_format", "text"))
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "sync": cmd_sync, "backfill": cmd_backfill, "import": cmd_import,
+        "simulate": cmd_simulate, "run": cmd_run, "demo": lambda a: cmd_run(a, demo=True)}
+    try:
+        return handlers[args.command](args)
+    except LockHeld as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_LOCKED
+    except (ConfigError, InputError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ExtractError as e:
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted; nothing partial is visible, rerun to resume", file=sys.stderr)
+        return 130

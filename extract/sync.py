@@ -1,0 +1,168 @@
+"""``sync``: bring every site's landing up to ``until - settle``, loss-free and resumable.
+
+Per site, the checkpoint "synced through T" (``state/checkpoints/<site>.json``) says that
+every window before T has been landed. A run fetches ``[T - lookback, until - settle)`` in
+chunks of at most ``chunk`` and advances T after each chunk is durably landed, so an
+outage of any length is caught up completely, in order, and a crash resumes where it
+stopped. A site that fails keeps its checkpoint and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .client import FlightDeckClient
+from .config import Settings
+from .errors import ExtractError, FatalError
+from .lake import Lake, atomic_write_json, check_site_name, new_run_id, read_json
+from .logs import RUN_ID
+from .meta import land_points, land_sites
+from .window import Counts, RunContext, chunks, land_window
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SiteResult:
+    site: str
+    ok: bool = True
+    error: str | None = None
+    checkpoint_before: str | None = None
+    checkpoint_after: str | None = None
+    windows: int = 0
+    counts: Counts = field(default_factory=Counts)
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    command: str
+    started_at: datetime
+    until: datetime | None = None
+    finished_at: datetime | None = None
+    sites: list[SiteResult] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(s.ok for s in self.sites)
+
+    @property
+    def totals(self) -> Counts:
+        c = Counts()
+        for s in self.sites:
+            c.add(s.counts)
+        return c
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "command": self.command, "ok": self.ok, "error": self.error,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "until": self.until.isoformat() if self.until else None,
+            "totals": self.totals.as_dict(),
+            "sites": [{
+                "site": s.site, "ok": s.ok, "error": s.error,
+                "checkpoint_before": s.checkpoint_before,
+                "checkpoint_after": s.checkpoint_after,
+                "windows": s.windows, **s.counts.as_dict(),
+            } for s in self.sites],
+        }
+
+
+def read_checkpoint(lake: Lake, site: str) -> datetime | None:
+    doc = read_json(lake.checkpoint_path(site))
+    if not doc:
+        return None
+    return datetime.fromisoformat(doc["synced_through"]).astimezone(UTC)
+
+
+def write_checkpoint(lake: Lake, site: str, through: datetime, run_id: str) -> None:
+    atomic_write_json(lake.checkpoint_path(site), {
+        "site": site,
+        "synced_through": through.astimezone(UTC).isoformat(),
+        "run_id": run_id,
+        "written_at": datetime.now(UTC).isoformat(),
+    })
+
+
+def _site_names(items: list[dict[str, Any]]) -> list[str]:
+    """Collect-enabled, non-archived sites, in the API's order."""
+    out = []
+    for it in items:
+        name = it.get("name")
+        if not isinstance(name, str):
+            continue
+        if it.get("archived") in (True, "true", "True"):
+            continue
+        if it.get("collect_enabled") in (False, "false", "False"):
+            continue
+        out.append(name)
+    return out
+
+
+def sync_site(ctx: RunContext, settings: Settings, site: str, end: datetime,
+              result: SiteResult) -> None:
+    lake = ctx.lake
+    points = ctx.client.configured_points(site)
+    land_points(lake, site, points, datetime.now(UTC), ctx.run_id)
+    cp = read_checkpoint(lake, site)
+    result.checkpoint_before = cp.isoformat() if cp else None
+    start = cp - settings.lookback if cp else end - settings.initial_history
+    for a, b in chunks(start, end, settings.chunk):
+        t0 = time.monotonic()
+        c = land_window(ctx, site, a, b, "realtime")
+        result.counts.add(c)
+        result.windows += 1
+        through = max(b, cp) if cp else b
+        write_checkpoint(lake, site, through, ctx.run_id)
+        cp = through
+        result.checkpoint_after = through.isoformat()
+        log.info("%s: landed %d new of %d samples for %s..%s in %.2fs", site, c.landed,
+                 c.fetched, a.isoformat(), b.isoformat(), time.monotonic() - t0)
+
+
+def sync(settings: Settings, client: FlightDeckClient, *, until: datetime | None = None,
+         sites: list[str] | None = None) -> RunSummary:
+    """Sync the given sites (default: all collect-enabled ones) up to ``until - settle``."""
+    now = datetime.now(UTC)
+    until = (until or now).astimezone(UTC)
+    run_id = new_run_id(now)
+    RUN_ID.set(run_id)
+    lake = Lake(settings.lake)
+    summary = RunSummary(run_id=run_id, command="sync", started_at=now, until=until)
+    end = until - settings.settle
+    with lake.lock():
+        lake.remove_stale_temps()
+        ctx = RunContext(lake, client, run_id, settings.page_size)
+        try:
+            items = client.sites()
+            land_sites(lake, items, datetime.now(UTC), run_id)
+            chosen = sites if sites else _site_names(items)
+        except ExtractError as e:
+            if not sites:
+                summary.error = f"listing sites failed: {e}"
+                chosen = []
+            else:
+                log.warning("listing sites failed (%s); syncing the named sites anyway", e)
+                chosen = sites
+        for site in chosen:
+            result = SiteResult(site)
+            summary.sites.append(result)
+            try:
+                check_site_name(site)
+                sync_site(ctx, settings, site, end, result)
+            except ExtractError as e:
+                result.ok = False
+                result.error = f"{type(e).__name__}: {e}"
+                level = logging.ERROR if isinstance(e, FatalError) else logging.WARNING
+                log.log(level, "%s: sync failed, checkpoint kept at %s: %s", site,
+                        result.checkpoint_after or result.checkpoint_before, e)
+        summary.finished_at = datetime.now(UTC)
+        atomic_write_json(lake.run_path(run_id), summary.as_dict())
+    return summary
+

@@ -1,0 +1,182 @@
+"""A corpus of odd and bad values, times and names, and what each must become."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from extract.parsing import parse_page
+
+EXTRACTED = datetime(2026, 1, 1, tzinfo=UTC)
+WINDOW = (datetime(2025, 10, 12, tzinfo=UTC), datetime(2025, 10, 13, tzinfo=UTC))
+T = "2025-10-12T14:50:36.055960"
+T_UTC = datetime(2025, 10, 12, 14, 50, 36, 55960, tzinfo=UTC)
+
+
+def parse(samples: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+    return parse_page(samples, site="s", source="realtime", extracted_at=EXTRACTED,
+                      run_id="r1", window=WINDOW)
+
+
+VALUES = [
+    # (value as received, expected double or None)
+    ("-24.8571", -24.8571),
+    ("90.0", 90.0),
+    ("0.0", 0.0),
+    ("0", 0.0),
+    ("-0.0", 0.0),
+    ("1.0", 1.0),
+    ("1e3", 1000.0),
+    ("2.5E-2", 0.025),
+    ("+5", 5.0),
+    (".5", 0.5),
+    ("5.", 5.0),
+    (" 72.5 ", 72.5),
+    ("NaN", None),
+    ("nan", None),
+    ("inf", None),
+    ("-Infinity", None),
+    ("1e999", None),  # overflows to infinity: not a finite number
+    ("", None),
+    ("   ", None),
+    (None, None),
+    ("1,5", None),
+    ("1_000", None),
+    ("0x10", None),
+    ("12abc", None),
+    ("true", None),
+    ("--1", None),
+    ("1.2.3", None),
+    ("١٢", None),  # Arabic-Indic digits
+    (72.5, 72.5),  # a JSON number instead of a string
+    (0, 0.0),
+    (True, None),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), VALUES)
+def test_value(raw: Any, expected: float | None) -> None:
+    p = parse([{"name": "a", "time": T, "value": raw}])
+    assert p.bad.num_rows == 0
+    row = p.good.to_pylist()[0]
+    if expected is None:
+        assert row["value"] is None
+    else:
+        assert row["value"] == pytest.approx(expected) and math.isfinite(row["value"])
+    # the text is kept exactly as received (JSON non-strings keep their JSON text)
+    if raw is None:
+        assert row["value_raw"] is None
+    elif isinstance(raw, str):
+        assert row["value_raw"] == raw
+    else:
+        assert row["value_raw"] == {72.5: "72.5", 0: "0", True: "true"}[raw]
+
+
+GOOD_TIMES = [
+    (T, T_UTC),
+    (T + "Z", T_UTC),
+    (T + "z", T_UTC),
+    (T + "+00:00", T_UTC),
+    ("2025-10-12T16:50:36.055960+02:00", T_UTC),
+    ("2025-10-12T09:50:36.055960-0500", T_UTC),
+    ("2025-10-12T20:35:36.055960+05:45", T_UTC),
+    ("2025-10-12 14:50:36.055960", T_UTC),
+    ("2025-10-12T14:50:36", T_UTC.replace(microsecond=0)),
+    ("2025-10-12T14:50", T_UTC.replace(second=0, microsecond=0)),
+    ("2025-10-12T14:50:36.0559609", T_UTC),  # beyond microseconds: truncated
+    ("2025-10-12T14:50:36.5", T_UTC.replace(microsecond=500000)),
+    (" 2025-10-12T14:50:36.055960 ", T_UTC),
+    ("2025-10-12T00:00:00", datetime(2025, 10, 12, tzinfo=UTC)),  # window start is inside
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), GOOD_TIMES)
+def test_time(text: str, expected: datetime) -> None:
+    p = parse([{"name": "a", "time": text, "value": "1"}])
+    assert p.bad.num_rows == 0 and p.out_of_window == 0
+    assert p.good.to_pylist()[0]["ts"] == expected
+
+
+BAD_TIMES = [
+    ("not a time", "unparseable time"),
+    ("2025-13-45T99:61:00", "unparseable time"),
+    ("2025-02-30T00:00:00", "unparseable time"),
+    ("2025-10-12", "unparseable time"),
+    ("infinity", "unparseable time"),
+    ("1760280636", "unparseable time"),
+    ("12/10/2025 14:50", "unparseable time"),
+    ("2025-10-12T14:50:36+25:00", "unparseable time"),
+    ("", "missing time"),
+    (None, "missing time"),
+]
+
+
+@pytest.mark.parametrize(("text", "reason"), BAD_TIMES)
+def test_bad_time_is_quarantined_with_reason(text: str | None, reason: str) -> None:
+    p = parse([{"name": "a", "time": text, "value": "3.5"}])
+    assert p.good.num_rows == 0
+    (row,) = p.bad.to_pylist()
+    assert row["reason"] == reason
+    assert row["time_raw"] == text and row["value_raw"] == "3.5" and row["point"] == "a"
+    assert row["site"] == "s" and row["run_id"] == "r1" and row["origin"].startswith("api ")
+
+
+NAMES = [
+    "ses/ses_falls_city/192.168.96.3/n4/FallsCity_CMC/C.Drivers.LonNetwork1.AHUDampers"
+    ".points.Exhaust_Damper",
+    "ses/ses_falls_city/8000:33-8033/analogValue/102",
+    "ses/ses_falls_city/weather/temp",
+    "x" * 300,
+    "name with spaces",
+    "Quote'd \"point\"; drop table samples; --",
+    "ünïcødé/温度",
+    "CaseSensitive",
+    "casesensitive",
+]
+
+
+def test_names_are_kept_exactly() -> None:
+    p = parse([{"name": n, "time": T, "value": "1"} for n in NAMES])
+    assert [r["point"] for r in p.good.to_pylist()] == NAMES
+
+
+@pytest.mark.parametrize("name", ["", "   ", None])
+def test_empty_name_is_quarantined(name: str | None) -> None:
+    p = parse([{"name": name, "time": T, "value": "1"}])
+    assert p.good.num_rows == 0
+    assert p.bad.to_pylist()[0]["reason"] == "empty point name"
+
+
+def test_missing_keys() -> None:
+    p = parse([{"time": T, "value": "1"}, {"name": "a", "value": "1"}, {"name": "a", "time": T}])
+    assert sorted(r["reason"] for r in p.bad.to_pylist()) == ["empty point name", "missing time"]
+    assert p.good.to_pylist()[0]["value_raw"] is None
+
+
+def test_window_is_half_open() -> None:
+    start, end = WINDOW
+    samples = [{"name": "a", "time": t.strftime("%Y-%m-%dT%H:%M:%S.%f"), "value": "1"} for t in
+               (start - timedelta(microseconds=1), start, end - timedelta(microseconds=1), end)]
+    p = parse(samples)
+    assert [r["ts"] for r in p.good.to_pylist()] == [start, end - timedelta(microseconds=1)]
+    assert p.out_of_window == 2
+
+
+def test_columns_and_types() -> None:
+    p = parse([{"name": "a", "time": T, "value": "0.0"}])
+    assert p.good.schema.names == ["site", "point", "ts", "value", "value_raw", "source",
+                                   "extracted_at", "run_id"]
+    assert str(p.good.schema.field("ts").type) == "timestamp[us, tz=UTC]"
+    row = p.good.to_pylist()[0]
+    assert row["value"] == 0.0 and row["source"] == "realtime"
+    assert row["extracted_at"] == EXTRACTED
+
+
+def test_offset_zone_is_honoured_not_assumed_local() -> None:
+    ist = timezone(timedelta(hours=5, minutes=30))
+    t = datetime(2025, 10, 12, 20, 20, 36, tzinfo=ist)
+    p = parse([{"name": "a", "time": t.isoformat(), "value": "1"}])
+    assert p.good.to_pylist()[0]["ts"] == t.astimezone(UTC)
