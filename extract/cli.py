@@ -227,6 +227,10 @@ def cmd_run(args: argparse.Namespace, demo: bool = False) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["simulate"]:
+        from .standin.__main__ import main as standin_main
+        return int(standin_main(argv[1:]))  # the stand-in parses its own options
     args = build_parser().parse_args(argv)
     logs.setup(getattr(args, "log_level", "info"), getattr(args, "log_format", "text"))
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {

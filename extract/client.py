@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pyarrow as pa
 
 from .config import ALLOWED_PAGE_SIZES, Secret, Settings
 from .errors import (
@@ -38,6 +39,7 @@ from .errors import (
     TransportError,
     TruncatedBody,
 )
+from .parsing import PageShapeError, decode_page
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +71,16 @@ class RateLimiter:
 
 @dataclass(frozen=True)
 class Page:
-    """One decoded time-series page: the raw sample dicts and the paging fields."""
+    """One decoded time-series page: the sample texts as Arrow columns, the paging fields."""
 
-    samples: list[dict[str, Any]]
+    texts: pa.Table
     next_cursor: str | None
     has_more: bool | None
     page_size: int
+
+    @property
+    def rows(self) -> int:
+        return int(self.texts.num_rows)
 
 
 def iso_z(t: datetime) -> str:
@@ -146,7 +152,10 @@ class FlightDeckClient:
                     resp.read()
                     raise _status_error(where, resp)
                 try:
-                    return resp.read()
+                    # joined here rather than resp.read(), which keeps the body on the
+                    # response object; responses sit in reference cycles, so a page of
+                    # 16 MB would stay alive until the cyclic GC ran
+                    return b"".join(resp.iter_bytes())
                 except (httpx.RemoteProtocolError, httpx.ReadError, httpx.DecodingError) as e:
                     raise TruncatedBody(f"{where}: body ended early ({type(e).__name__})") from None
         except httpx.TimeoutException as e:
@@ -226,7 +235,9 @@ class FlightDeckClient:
                 params["cursor"] = cursor
             try:
                 body = self._get(path, params, retry_truncated=False)
-                doc = orjson.loads(body)
+                decoded = decode_page(body)
+            except PageShapeError as e:
+                raise ContractError(f"GET {path}: {e}") from None
             except (TruncatedBody, orjson.JSONDecodeError):
                 smaller = smaller_page_size(size)
                 if smaller is None:
@@ -239,9 +250,11 @@ class FlightDeckClient:
                 if e.status == 404:
                     return  # the API's way of saying: no data in this window
                 raise
-            page = _page(doc, path, size)
+            del body
+            page = Page(decoded.texts, decoded.next_cursor, decoded.has_more, size)
+            del decoded
             yield page
-            if not page.samples:
+            if not page.rows:
                 empty_streak += 1
                 if page.next_cursor and empty_streak > MAX_EMPTY_PAGES:
                     raise ContractError(f"GET {path}: {empty_streak} empty pages in a row "
@@ -254,19 +267,6 @@ class FlightDeckClient:
                                 "the cursor is authoritative, so the window ends here", site)
                 return
             cursor = page.next_cursor
-
-
-def _page(doc: Any, path: str, size: int) -> Page:
-    if not isinstance(doc, dict) or not isinstance(doc.get("point_samples", []), list):
-        raise ContractError(f"GET {path}: answer has no point_samples list")
-    nc = doc.get("next_cursor")
-    hm = doc.get("has_more")
-    return Page(
-        samples=doc.get("point_samples") or [],
-        next_cursor=str(nc) if nc not in (None, "") else None,
-        has_more=bool(hm) if hm is not None else None,
-        page_size=size,
-    )
 
 
 def _status_error(where: str, resp: httpx.Response) -> Exception:

@@ -40,8 +40,8 @@ def check_site_name(site: str) -> str:
 
 
 def new_run_id(now: datetime) -> str:
-    """Run ids sort in time order: ``20261128T160139Z-3f9a1c``."""
-    return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{os.urandom(3).hex()}"
+    """Run ids sort in time order, to the microsecond: ``20261128T160139.482913Z-3f9a1c``."""
+    return f"{now.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}-{os.urandom(3).hex()}"
 
 
 def fsync_dir(path: Path) -> None:

@@ -25,6 +25,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pj
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -53,21 +54,36 @@ QUARANTINE_SCHEMA = pa.schema([
 
 SOURCES = ("realtime", "backfill", "import")
 
-TIME_RE = (r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
-           r"([Zz]|[+-](0\d|1[0-4])(:?[0-5]\d)?)?")
-NUMBER_RE = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
+#: a time text must start with a date and an hour:minute (DuckDB's cast does the rest)
+TIME_PREFIX_RE = r"^\s*\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}"
+#: a zone offset beyond +-14:59 does not exist
+BAD_OFFSET_RE = r"[+-](1[5-9]|[2-9]\d):?\d\d\s*$"
+BLANK_RE = r"^\s*$"
+NUMBER_RE = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"
 
+# Measured on 100,000-sample pages: anchored regexp_matches and a cast with a lazy
+# fallback are several times cheaper than trim() and full-match regexes on every row.
 _PARSE_SQL = f"""
 with typed as (
     select
         name,
         time_text,
         value_text,
-        case when regexp_full_match(trim(time_text), '{TIME_RE}')
-             then try_cast(upper(trim(time_text)) as timestamptz) end as ts,
-        case when regexp_full_match(trim(value_text), '{NUMBER_RE}')
-             then try_cast(trim(value_text) as double) end as num
+        coalesce(try_cast(time_text as timestamptz),
+                 try_cast(upper(trim(time_text)) as timestamptz)) as ts_cast,
+        case when regexp_matches(value_text, '{NUMBER_RE}')
+             then try_cast(value_text as double) end as num
     from page
+),
+checked as (
+    select
+        *,
+        case when ts_cast is not null
+              and isfinite(ts_cast)
+              and regexp_matches(time_text, '{TIME_PREFIX_RE}')
+              and not regexp_matches(time_text, '{BAD_OFFSET_RE}')
+             then ts_cast end as ts
+    from typed
 )
 select
     name as point,
@@ -76,11 +92,13 @@ select
     value_text as value_raw,
     time_text as time_raw,
     case
-        when name is null or trim(name) = '' then 'empty point name'
-        when time_text is null or trim(time_text) = '' then 'missing time'
-        when ts is null or not isfinite(ts) then 'unparseable time'
-    end as reason
-from typed
+        when name is null or regexp_matches(name, '{BLANK_RE}') then 'empty point name'
+        when time_text is null or regexp_matches(time_text, '{BLANK_RE}') then 'missing time'
+        when ts is null then 'unparseable time'
+    end as reason,
+    coalesce(($start is null or ts >= $start) and ($end is null or ts < $end), false)
+        as in_window
+from checked
 """
 
 _local = threading.local()
@@ -125,6 +143,58 @@ def columns_from_samples(samples: list[dict[str, Any]]) -> pa.Table:
     })
 
 
+_SAMPLE = pa.struct([("name", pa.string()), ("value", pa.string()), ("time", pa.string())])
+_PAGE_SCHEMA = pa.schema([("point_samples", pa.list_(_SAMPLE)), ("next_cursor", pa.string()),
+                          ("has_more", pa.bool_())])
+_PAGE_PARSE = pj.ParseOptions(explicit_schema=_PAGE_SCHEMA, unexpected_field_behavior="ignore")
+
+
+@dataclass
+class DecodedPage:
+    texts: pa.Table  # name, time_text, value_text
+    next_cursor: str | None
+    has_more: bool | None
+
+
+class PageShapeError(ValueError):
+    """Whole JSON, but not the time-series page shape."""
+
+
+def decode_page(body: bytes) -> DecodedPage:
+    """A time-series answer body -> the sample texts as Arrow columns and the paging fields.
+
+    The fast path is Arrow's JSON reader (C++, no Python object per sample, and it releases
+    the GIL so the next page downloads meanwhile). A body it cannot take with the expected
+    types (say, a value sent as a JSON number) goes through orjson instead. Raises
+    ``orjson.JSONDecodeError`` when the body is not whole JSON (a truncated answer).
+    """
+    try:
+        table = pj.read_json(pa.BufferReader(body),
+                             read_options=pj.ReadOptions(block_size=len(body) + 64),
+                             parse_options=_PAGE_PARSE)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        table = None
+    if table is not None and table.num_rows == 1:
+        samples = table.column("point_samples").combine_chunks()
+        flat = samples.flatten() if len(samples) and samples[0].is_valid else pa.array(
+            [], _SAMPLE)
+        nc = table.column("next_cursor")[0].as_py()
+        hm = table.column("has_more")[0].as_py()
+        return DecodedPage(
+            texts=pa.table({"name": flat.field("name"), "time_text": flat.field("time"),
+                            "value_text": flat.field("value")}),
+            next_cursor=nc or None, has_more=hm)
+    doc = orjson.loads(body)
+    if not isinstance(doc, dict) or not isinstance(doc.get("point_samples") or [], list):
+        raise PageShapeError("answer has no point_samples list")
+    nc = doc.get("next_cursor")
+    hm = doc.get("has_more")
+    return DecodedPage(
+        texts=columns_from_samples(doc.get("point_samples") or []),
+        next_cursor=str(nc) if nc not in (None, "") else None,
+        has_more=bool(hm) if hm is not None else None)
+
+
 def parse_texts(
     texts: pa.Table,
     *,
@@ -141,45 +211,51 @@ def parse_texts(
     rows whose ts falls outside ``[start, end)`` are dropped and counted.
     """
     n = texts.num_rows
+    start, end = window if window is not None else (None, None)
     con = duck().cursor()
     con.register("page", texts)
     try:
-        out = con.execute(_PARSE_SQL).fetch_arrow_table()
+        out = con.execute(_PARSE_SQL, {"start": start, "end": end}).fetch_arrow_table()
     finally:
         con.unregister("page")
         con.close()
-    ok = pc.is_null(out["reason"])
-    sites = site if isinstance(site, pa.Array) else pa.repeat(pa.scalar(site, pa.string()), n)
-    origins = origin if isinstance(origin, pa.Array) else pa.repeat(
-        pa.scalar(origin, pa.string()), n)
-    ext = pa.repeat(pa.scalar(extracted_at, TS), n)
-    src = pa.repeat(pa.scalar(source, pa.string()), n)
-    rid = pa.repeat(pa.scalar(run_id, pa.string()), n)
-    ts = out["ts"].cast(TS)
-    good = pa.table(
-        [sites, out["point"], ts, out["value"], out["value_raw"], src, ext, rid],
-        schema=RAW_SCHEMA,
-    ).filter(ok)
-    bad = pa.table(
-        [sites, out["point"], out["time_raw"], out["value_raw"], out["reason"], src, ext, rid,
-         origins],
-        schema=QUARANTINE_SCHEMA,
-    ).filter(pc.invert(ok))
-    out_of_window = 0
-    if window is not None and good.num_rows:
-        start, end = window
-        inside = pc.and_(pc.greater_equal(good["ts"], pa.scalar(start, TS)),
-                         pc.less(good["ts"], pa.scalar(end, TS)))
-        kept = good.filter(inside)
-        out_of_window = good.num_rows - kept.num_rows
-        good = kept
+    # one pass over the big columns: keep the good rows inside the window
+    is_bad = pc.is_valid(out["reason"])
+    keep = pc.and_(pc.invert(is_bad), out["in_window"])
+    n_good_all = n - pc.sum(is_bad.cast(pa.int64())).as_py() if n else 0
+    good_rows = out.filter(keep)
+    out_of_window = n_good_all - good_rows.num_rows
+    bad_rows = out.filter(is_bad)
+    del out
+
+    def consts(m: int, sites: pa.Array | None) -> dict[str, pa.Array]:
+        return {
+            "site": sites if sites is not None else pa.repeat(pa.scalar(site, pa.string()), m),
+            "source": pa.repeat(pa.scalar(source, pa.string()), m),
+            "extracted_at": pa.repeat(pa.scalar(extracted_at, TS), m),
+            "run_id": pa.repeat(pa.scalar(run_id, pa.string()), m),
+        }
+
+    site_arr = site if isinstance(site, pa.Array) else None
+    origin_arr = origin if isinstance(origin, pa.Array) else None
+    g = consts(good_rows.num_rows,
+               None if site_arr is None else site_arr.filter(keep))
+    good = pa.table({**g, "point": good_rows["point"], "ts": good_rows["ts"].cast(TS),
+                     "value": good_rows["value"], "value_raw": good_rows["value_raw"]}
+                    ).select(RAW_SCHEMA.names).cast(RAW_SCHEMA)
+    b = consts(bad_rows.num_rows, None if site_arr is None else site_arr.filter(is_bad))
+    bad = pa.table({
+        **b, "point": bad_rows["point"], "time_raw": bad_rows["time_raw"],
+        "value_raw": bad_rows["value_raw"], "reason": bad_rows["reason"],
+        "origin": origin_arr.filter(is_bad) if origin_arr is not None else pa.repeat(
+            pa.scalar(origin, pa.string()), bad_rows.num_rows),
+    }).select(QUARANTINE_SCHEMA.names).cast(QUARANTINE_SCHEMA)
     return Parsed(good=good, bad=bad, out_of_window=out_of_window)
 
 
-def parse_page(samples: list[dict[str, Any]], *, site: str, source: str,
-               extracted_at: datetime, run_id: str,
-               window: tuple[datetime, datetime]) -> Parsed:
-    """One API page -> raw rows for ``window`` and quarantined rows."""
+def parse_page(texts: pa.Table, *, site: str, source: str, extracted_at: datetime,
+               run_id: str, window: tuple[datetime, datetime]) -> Parsed:
+    """One API page's texts -> raw rows for ``window`` and quarantined rows."""
     origin = f"api {window[0].isoformat()}..{window[1].isoformat()}"
-    return parse_texts(columns_from_samples(samples), site=site, source=source,
-                       extracted_at=extracted_at, run_id=run_id, origin=origin, window=window)
+    return parse_texts(texts, site=site, source=source, extracted_at=extracted_at,
+                       run_id=run_id, origin=origin, window=window)

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import itertools
 import logging
+import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import pyarrow as pa
 
 from .client import FlightDeckClient
 from .lake import (
@@ -25,6 +31,7 @@ from .lake import (
 from .parsing import parse_page
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -68,22 +75,25 @@ def land_window(ctx: RunContext, site: str, start: datetime, end: datetime,
     raw = PartitionWriter(ctx.lake, site, ctx.run_id, ctx.seq)
     bad = PartitionWriter(ctx.lake, site, ctx.run_id, ctx.seq, quarantine=True)
     try:
-        for page in ctx.client.timeseries_pages(site, start, end, ctx.page_size):
+        pages = ctx.client.timeseries_pages(site, start, end, ctx.page_size)
+        for page in prefetch(pages):
             counts.pages += 1
-            if not page.samples:
+            if not page.rows:
                 continue
             received = datetime.now(UTC)
-            parsed = parse_page(page.samples, site=site, source=source, extracted_at=received,
+            parsed = parse_page(page.texts, site=site, source=source, extracted_at=received,
                                 run_id=ctx.run_id, window=(start, end))
             new = only_new(parsed.good, latest)
             new_bad = only_new_bad(parsed.bad, q_before)
             raw.write(new)
             bad.write(new_bad, q_day)
-            counts.fetched += len(page.samples)
+            counts.fetched += page.rows
             counts.landed += new.num_rows
             counts.unchanged += parsed.good.num_rows - new.num_rows
             counts.quarantined += new_bad.num_rows
             counts.out_of_window += parsed.out_of_window
+            # hand freed page buffers back to the OS: memory stays flat whatever the window
+            pa.default_memory_pool().release_unused()
         counts.files = len(raw.commit()) + len(bad.commit())
     except BaseException:
         raw.abort()
@@ -96,6 +106,60 @@ def land_window(ctx: RunContext, site: str, start: datetime, end: datetime,
         log.info("%s: dropped %d samples outside the asked window %s..%s",
                  site, counts.out_of_window, start, end)
     return counts
+
+
+_ITEM, _DONE, _ERROR = range(3)
+
+
+def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Iterate ``items`` in a worker thread, at most ``depth`` items ahead of the consumer.
+
+    While one page is parsed and written (DuckDB and Parquet release the GIL) the next is
+    downloaded and decoded; the worker starts on a page only once the consumer has taken
+    the one before, so at most ``depth + 1`` pages are in memory. Errors in the worker are
+    raised in the consumer; when the consumer stops early, the worker closes its generator.
+    """
+    q: queue.Queue[tuple[int, Any]] = queue.Queue()
+    room = threading.Semaphore(depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        it = iter(items)
+        try:
+            while True:
+                while not room.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
+                try:
+                    item = next(it)
+                except StopIteration:
+                    q.put((_DONE, None))
+                    return
+                q.put((_ITEM, item))
+        except BaseException as e:  # handed to the consumer, which re-raises it
+            q.put((_ERROR, e))
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=work, name="prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == _DONE:
+                return
+            if kind == _ERROR:
+                raise value
+            room.release()
+            yield value
+            del value
+    finally:
+        stop.set()
+        worker.join(timeout=30)
 
 
 def chunks(start: datetime, end: datetime, size: timedelta) -> list[tuple[datetime, datetime]]:

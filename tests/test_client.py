@@ -46,7 +46,8 @@ def s(i: int) -> dict[str, Any]:
 
 
 def collect(client: FlightDeckClient, size: int = 100) -> list[dict[str, Any]]:
-    return [x for p in client.timeseries_pages("site_a", START, END, size) for x in p.samples]
+    pages = client.timeseries_pages("site_a", START, END, size)
+    return [x for p in pages for x in p.texts.to_pylist()]
 
 
 def test_follows_cursor_and_sends_auth_and_raw_data() -> None:

@@ -6,9 +6,10 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import orjson
 import pytest
 
-from extract.parsing import parse_page
+from extract.parsing import columns_from_samples, decode_page, parse_page
 
 EXTRACTED = datetime(2026, 1, 1, tzinfo=UTC)
 WINDOW = (datetime(2025, 10, 12, tzinfo=UTC), datetime(2025, 10, 13, tzinfo=UTC))
@@ -17,8 +18,10 @@ T_UTC = datetime(2025, 10, 12, 14, 50, 36, 55960, tzinfo=UTC)
 
 
 def parse(samples: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
-    return parse_page(samples, site="s", source="realtime", extracted_at=EXTRACTED,
-                      run_id="r1", window=WINDOW)
+    """Through the whole path: a JSON body, decoded, then parsed."""
+    body = orjson.dumps({"point_samples": samples, "next_cursor": None, "has_more": False})
+    return parse_page(decode_page(body).texts, site="s", source="realtime",
+                      extracted_at=EXTRACTED, run_id="r1", window=WINDOW)
 
 
 VALUES = [
@@ -180,3 +183,28 @@ def test_offset_zone_is_honoured_not_assumed_local() -> None:
     t = datetime(2025, 10, 12, 20, 20, 36, tzinfo=ist)
     p = parse([{"name": "a", "time": t.isoformat(), "value": "1"}])
     assert p.good.to_pylist()[0]["ts"] == t.astimezone(UTC)
+
+
+def test_fast_decoder_and_fallback_agree() -> None:
+    samples = [{"name": f"p{i}", "time": T, "value": v}
+               for i, v in enumerate(["1.5", None, "", "NaN", "0.0"])]
+    fast = decode_page(orjson.dumps({"point_samples": samples, "next_cursor": "c9",
+                                     "has_more": True}))
+    assert fast.texts.equals(columns_from_samples(samples))
+    assert fast.next_cursor == "c9" and fast.has_more is True
+    mixed = decode_page(orjson.dumps({"point_samples": [*samples, {"name": "n", "time": T,
+                                                                   "value": 2}]}))
+    assert mixed.texts.column("value_text").to_pylist()[-1] == "2"
+    assert mixed.next_cursor is None and mixed.has_more is None
+
+
+@pytest.mark.parametrize("body", [b'{"point_samples": [{"name": "a", "ti',
+                                  b'{"point_samples": [', b"", b"<html>"])
+def test_truncated_or_garbled_body_is_not_a_page(body: bytes) -> None:
+    with pytest.raises(orjson.JSONDecodeError):
+        decode_page(body)
+
+
+def test_empty_page() -> None:
+    d = decode_page(b'{"point_samples": [], "next_cursor": "x", "has_more": false}')
+    assert d.texts.num_rows == 0 and d.next_cursor == "x" and d.has_more is False

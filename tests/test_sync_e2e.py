@@ -1,0 +1,255 @@
+"""End to end: the extractor against the real stand-in on loopback.
+
+What landed is compared with the stand-in's own truth for the window, never with itself.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from extract.client import FlightDeckClient
+from extract.config import Settings
+from extract.errors import ConfigError
+from extract.lake import Lake, check_site_name
+from extract.standin import Clock, Fault, StandIn, World
+from extract.sync import read_checkpoint, sync
+
+from .conftest import T0, landed_rows, sample_set
+
+pytestmark = pytest.mark.slow
+
+
+def run_sync(settings: Settings, until: datetime, **kw: object):  # type: ignore[no-untyped-def]
+    with FlightDeckClient.from_settings(settings) as client:
+        return sync(settings, client, until=until, **kw)  # type: ignore[arg-type]
+
+
+def truth_set(world: World, site: str, start: datetime, end: datetime, as_of: datetime) -> set:
+    return sample_set(world.truth(site, start, end, as_of))
+
+
+def assert_landed_equals_truth(settings: Settings, world: World, start: datetime,
+                               end: datetime, as_of: datetime) -> None:
+    for site in world.site_names:
+        got = landed_rows(settings.lake, site)
+        assert sample_set(got) == truth_set(world, site, start, end, as_of), site
+
+
+def test_first_sync_lands_initial_history(settings: Settings, world: World, clock: Clock,
+                                          standin: StandIn) -> None:
+    summary = run_sync(settings, T0)
+    assert summary.ok, summary.as_dict()
+    assert_landed_equals_truth(settings, world, T0 - settings.initial_history, T0, T0)
+    for site in world.site_names:
+        assert read_checkpoint(Lake(settings.lake), site) == T0
+        rows = landed_rows(settings.lake, site)
+        assert set(rows["source"].to_pylist()) == {"realtime"}
+        assert set(rows["run_id"].to_pylist()) == {summary.run_id}
+        # exactly the raw samples: the stand-in was asked for raw data, not 5-minute buckets
+        assert rows.num_rows == len(truth_set(world, site, T0 - settings.initial_history,
+                                              T0, T0))
+    ts_requests = [r for r in standin.requests if "timeseries" in r.path]
+    assert ts_requests and all(r.query.get("raw_data") == "true" for r in ts_requests)
+
+
+def test_steady_state_lands_each_sample_about_once(settings: Settings, world: World,
+                                                   clock: Clock, standin: StandIn) -> None:
+    t = T0
+    run_sync(settings, t)
+    for _ in range(12):  # an hour of 5-minute syncs, each re-reading 2 h of look-back
+        t += timedelta(minutes=5)
+        clock.set(t)
+        assert run_sync(settings, t).ok
+    assert_landed_equals_truth(settings, world, T0 - settings.initial_history, t, t)
+    rows = landed_rows(settings.lake)
+    distinct = sample_set(rows, ("site", "point", "ts"))
+    assert rows.num_rows / len(distinct) <= 1.05
+
+
+def test_outage_of_days_is_caught_up_in_order(settings: Settings, world: World, clock: Clock,
+                                              standin: StandIn) -> None:
+    run_sync(settings, T0)
+    later = T0 + timedelta(days=3, hours=1)
+    clock.set(later)
+    summary = run_sync(settings, later)
+    assert summary.ok
+    assert all(s.windows >= 12 for s in summary.sites)  # 3 days in 6-hour chunks
+    assert_landed_equals_truth(settings, world, T0 - settings.initial_history, later, later)
+    # no cap: the oldest missed hour is there
+    rows = landed_rows(settings.lake)
+    assert min(rows["ts"].to_pylist()) < T0 - settings.initial_history + timedelta(minutes=10)
+
+
+def test_late_upload_within_lookback_is_picked_up(settings: Settings, world: World,
+                                                  clock: Clock, standin: StandIn) -> None:
+    site = world.site_names[0]
+    world.add_late_upload(site, T0 - timedelta(minutes=30), T0, delay=timedelta(minutes=50))
+    run_sync(settings, T0)
+    missing_now = truth_set(world, site, T0 - timedelta(minutes=30), T0, T0 + timedelta(days=1))
+    assert missing_now and not (missing_now & sample_set(landed_rows(settings.lake, site)))
+    t = T0
+    for _ in range(18):
+        t += timedelta(minutes=5)
+        clock.set(t)
+        run_sync(settings, t)
+    assert_landed_equals_truth(settings, world, T0 - settings.initial_history, t, t)
+    assert missing_now <= sample_set(landed_rows(settings.lake, site))
+
+
+def test_points_that_report_nothing_are_not_invented(settings: Settings, world: World,
+                                                     clock: Clock, standin: StandIn) -> None:
+    site = world.site_names[0]
+    world.add_outage(site, T0 - timedelta(hours=3), T0 - timedelta(hours=1))
+    run_sync(settings, T0)
+    assert_landed_equals_truth(settings, world, T0 - settings.initial_history, T0, T0)
+    ts = landed_rows(settings.lake, site)["ts"].to_pylist()
+    assert not [x for x in ts if T0 - timedelta(hours=3) <= x < T0 - timedelta(hours=1)]
+
+
+FAULTS = [
+    Fault("status", code=500, count=2),
+    Fault("status", code=503, count=3),
+    Fault("status", code=502, count=1),
+    Fault("status", code=504, count=1),
+    Fault("rate_limit", retry_after=1, count=2),
+    Fault("slow", delay=0.5, count=2),
+    Fault("truncate", min_page_size=1000, count=3),
+    Fault("empty_page_with_cursor", count=3),
+    Fault("has_more_mismatch", mode="false_with_cursor", count=3),
+    Fault("has_more_mismatch", mode="true_without_cursor", count=3),
+]
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f"{f.kind}-{f.params}")
+def test_every_fault_mode_lands_the_truth(settings: Settings, world: World, clock: Clock,
+                                          standin: StandIn, fault: Fault) -> None:
+    standin.faults.add(fault)
+    summary = run_sync(settings, T0)
+    assert summary.ok, summary.as_dict()
+    assert_landed_equals_truth(settings, world, T0 - settings.initial_history, T0, T0)
+
+
+def test_404_no_data_is_recovered_by_the_lookback(settings: Settings, world: World,
+                                                  clock: Clock, standin: StandIn) -> None:
+    run_sync(settings, T0)
+    t = T0 + timedelta(minutes=30)
+    clock.set(t)
+    standin.faults.add(Fault("not_found", count=len(world.site_names)))
+    assert run_sync(settings, t).ok  # "no data" is not an error...
+    t2 = t + timedelta(minutes=5)
+    clock.set(t2)
+    run_sync(settings, t2)  # ...and the next look-back fills the window in
+    assert_landed_equals_truth(settings, world, T0 - settings.initial_history, t2, t2)
+
+
+def test_failing_site_keeps_its_checkpoint_and_others_continue(
+        settings: Settings, world: World, clock: Clock, standin: StandIn) -> None:
+    good, bad = world.site_names[:2]
+    run_sync(settings, T0)
+    t = T0 + timedelta(hours=1)
+    clock.set(t)
+    standin.faults.add(Fault("status", code=503, count=100, path=f"/sites/{bad}/timeseries"))
+    summary = run_sync(settings, t)
+    assert not summary.ok
+    by = {s.site: s for s in summary.sites}
+    assert by[good].ok and not by[bad].ok and "503" in (by[bad].error or "")
+    lake = Lake(settings.lake)
+    assert read_checkpoint(lake, good) == t and read_checkpoint(lake, bad) == T0
+    standin.faults.clear()
+    assert run_sync(settings, t).ok
+    assert_landed_equals_truth(settings, world, T0 - settings.initial_history, t, t)
+
+
+def test_unauthorized_site_stops_with_clear_message(settings: Settings, world: World,
+                                                    standin: StandIn) -> None:
+    bad = world.site_names[1]
+    standin.faults.add(Fault("unauthorized", count=100, path=f"/sites/{bad}/"))
+    summary = run_sync(settings, T0)
+    by = {s.site: s for s in summary.sites}
+    assert by[world.site_names[0]].ok
+    assert not by[bad].ok and "401" in (by[bad].error or "")
+    assert "ACE_API_KEY" in (by[bad].error or "")
+
+
+def test_named_site_only(settings: Settings, world: World, standin: StandIn) -> None:
+    only = world.site_names[1]
+    summary = run_sync(settings, T0, sites=[only])
+    assert [s.site for s in summary.sites] == [only]
+    assert {p.name.split("=")[1] for p in (settings.lake / "raw").iterdir()} == {only}
+
+
+@pytest.mark.parametrize("name", ["..", "../etc", "a/b", ".hidden", "", "a..b"])
+def test_site_names_that_could_escape_the_lake_are_refused(name: str) -> None:
+    with pytest.raises(ConfigError, match="refusing site name"):
+        check_site_name(name)
+
+
+def test_bad_samples_are_quarantined_not_lost(settings: Settings, world: World,
+                                              standin: StandIn) -> None:
+    run_sync(settings, T0)
+    for site in world.site_names:
+        bad = world.truth_bad(site, T0 - settings.initial_history, T0, T0)
+        files = sorted(settings.lake.glob(f"quarantine/site={site}/date=*/*.parquet"))
+        got = [r for f in files for r in pq.read_table(f, partitioning=None).to_pylist()]
+        assert sorted((r["point"] or "", r["time_raw"] or "") for r in got) == sorted(
+            (p or "", t or "") for p, t in zip(bad["point"].to_pylist(),
+                                               bad["time_raw"].to_pylist(), strict=True))
+        assert all(r["reason"] for r in got)
+
+
+def test_metadata_snapshots_keep_every_field(settings: Settings, world: World,
+                                             standin: StandIn) -> None:
+    run_sync(settings, T0)
+    (sites_file,) = sorted((settings.lake / "meta" / "sites").glob("*.parquet"))
+    sites = pq.read_table(sites_file).to_pylist()
+    assert {s["site"] for s in sites} >= set(world.site_names)
+    for s in sites:
+        assert {"site", "site_id", "nice_name", "latitude", "longitude", "archived",
+                "extracted_at"} <= s.keys()
+        assert json.loads(s["raw_json"])["name"] == s["site"]
+    for site in world.site_names:
+        (pf,) = sorted((settings.lake / "meta" / "points" / f"site={site}").glob("*.parquet"))
+        pts = pq.read_table(pf, partitioning=None).to_pylist()
+        assert {p["point"] for p in pts} == {p.name for p in world.points(site)}
+        want = {"site", "point", "point_id", "collect_enabled", "collect_interval",
+                "point_type", "kv_tags", "marker_tags", "bacnet_data", "created", "updated",
+                "extracted_at"}
+        for p in pts:
+            assert want <= p.keys()
+            item = json.loads(p["raw_json"])
+            for col in ("kv_tags", "marker_tags", "bacnet_data"):
+                text = p[col]
+                assert (None if text is None else json.loads(text)) == item.get(col), col
+    # an unchanged configuration is not snapshotted again
+    run_sync(settings, T0 + timedelta(minutes=5))
+    assert len(list((settings.lake / "meta" / "sites").glob("*.parquet"))) == 1
+
+
+def test_no_partial_or_temporary_files_after_a_run(settings: Settings, standin: StandIn
+                                                   ) -> None:
+    run_sync(settings, T0)
+    assert not list(settings.lake.rglob("*.tmp"))
+    for f in settings.lake.rglob("*.parquet"):
+        pq.read_metadata(f)  # every visible file is complete
+
+
+def test_realtime_instant_is_utc_and_late_runs_are_ordered(settings: Settings,
+                                                           standin: StandIn) -> None:
+    s1 = run_sync(settings, T0)
+    s2 = run_sync(settings, T0 + timedelta(minutes=5))
+    assert s1.run_id < s2.run_id
+    rows = landed_rows(settings.lake)
+    assert all(t.tzinfo is not None and t.utcoffset() == timedelta(0)
+               for t in rows["extracted_at"].to_pylist()[:10])
+    assert max(rows["extracted_at"].to_pylist()) <= datetime.now(UTC)
+
+
+def test_run_summary_is_recorded(settings: Settings, standin: StandIn) -> None:
+    s = run_sync(settings, T0)
+    doc = json.loads((Path(settings.lake) / "state" / "runs" / f"{s.run_id}.json").read_text())
+    assert doc["ok"] and doc["totals"]["landed"] == landed_rows(settings.lake).num_rows
