@@ -41,6 +41,8 @@ environment:
   EXTRACT_MAX_RPS          request-rate ceiling per process (default 10)
   EXTRACT_TIMEOUT          seconds per request (default 60)
   EXTRACT_MAX_RETRIES      retries of a retriable failure (default 6)
+  EXTRACT_BACKOFF_BASE     first back-off in seconds, doubled per retry (default 0.5)
+  EXTRACT_BACKOFF_MAX      longest back-off in seconds (default 60)
 
 exit status: 0 ok, 1 some site or step failed, 2 bad configuration or input,
 3 another run holds the lake's lock.
