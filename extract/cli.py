@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -32,7 +32,8 @@ environment:
   ACE_API_URL              API base, e.g. https://flightdeck.aceiot.cloud/api
   ACE_API_KEY              bearer token (never printed or stored)
   LAKE_DIR                 the lake root (default: lake)
-  WAREHOUSE_PATH           the DuckDB warehouse file (default: warehouse.duckdb)
+  WAREHOUSE_PATH           the DuckDB warehouse file dbt builds (default: warehouse.duckdb)
+  PUBLISHED_DIR            read-only snapshots for analysts (default: published)
   EXTRACT_LOOKBACK         re-read window before the checkpoint (default 2h)
   EXTRACT_INITIAL_HISTORY  history fetched on a site's first sync (default 24h)
   EXTRACT_SETTLE           stay this far behind now (default 1m)
@@ -144,6 +145,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="options of the stand-in, e.g. --port 8765 --seed 7 (see "
                         "`python -m extract simulate --help`)")
 
+    p = sub.add_parser(
+        "sql", help="open a read-only SQL session on the published warehouse",
+        description="Runs SQL against published/current.duckdb (the newest snapshot; "
+                    "PUBLISHED_DIR moves it). With -c, runs one statement and exits; "
+                    "otherwise reads statements ending in ';' from the terminal or stdin.")
+    p.add_argument("-c", "--command", dest="sql", metavar="SQL",
+                   help="run this statement and exit")
+    p.add_argument("--max-rows", type=int, default=40, help="rows shown per result (40)")
+
+    p = sub.add_parser(
+        "publish", help="publish the built warehouse as the analysts' read-only snapshot",
+        description="Copy WAREHOUSE_PATH to PUBLISHED_DIR/warehouse-<id>.duckdb and point "
+                    "PUBLISHED_DIR/current.duckdb at it (the main job does this after "
+                    "every successful build).")
+    p.add_argument("--keep", type=int, default=3, help="snapshots kept (default 3)")
+
     for name, text in (
         ("run", "the main job: sync every site, then build and test the warehouse"),
         ("demo", "run the main job against the local stand-in and show the results"),
@@ -222,6 +239,23 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return int(standin_main(args.args))
 
 
+def cmd_sql(args: argparse.Namespace) -> int:
+    from .sqlshell import shell
+    return shell(args.sql, max_rows=args.max_rows)
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from .lake import new_run_id
+    from .mainjob import warehouse_path
+    from .publish import publish
+    wh = warehouse_path()
+    if not wh.exists():
+        raise ConfigError(f"no warehouse at {wh}: build it first (make run)")
+    p = publish(wh, new_run_id(datetime.now(UTC)), keep=args.keep)
+    print(f"published {p.path} ({p.bytes / 1e6:.1f} MB)")
+    return EXIT_OK
+
+
 def cmd_run(args: argparse.Namespace, demo: bool = False) -> int:
     from .mainjob import main_job
     return main_job(settings_from(args), until=args.until, skip_dbt=args.skip_dbt, demo=demo)
@@ -237,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup(getattr(args, "log_level", "info"), getattr(args, "log_format", "text"))
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "sync": cmd_sync, "backfill": cmd_backfill, "import": cmd_import,
-        "simulate": cmd_simulate, "run": cmd_run, "demo": lambda a: cmd_run(a, demo=True)}
+        "simulate": cmd_simulate, "run": cmd_run, "sql": cmd_sql, "publish": cmd_publish,
+        "demo": lambda a: cmd_run(a, demo=True)}
     try:
         return handlers[args.command](args)
     except LockHeld as e:

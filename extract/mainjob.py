@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .client import FlightDeckClient
 from .config import Secret, Settings
+from .publish import current_snapshot, publish
 from .sync import sync
 
 log = logging.getLogger(__name__)
@@ -70,24 +71,29 @@ def main_job(settings: Settings, *, until: datetime | None = None, skip_dbt: boo
         summary = sync(settings, client, until=until or datetime.now(UTC))
     print_summary(summary)
     built = True
+    published = None
     if not skip_dbt:
         built = dbt_build(settings.lake)
+        if built:
+            published = publish(warehouse_path(), summary.run_id)
     took = time.monotonic() - t0
     ok = summary.ok and built
     print(f"main job {'ok' if ok else 'FAILED'} in {took:.1f}s: sync "
           f"{'ok' if summary.ok else 'failed'}, warehouse "
-          f"{'skipped' if skip_dbt else 'built' if built else 'FAILED'}")
+          f"{'skipped' if skip_dbt else 'built' if built else 'FAILED'}"
+          + (f", published {published.path}" if published else ""))
     if demo and ok:
         _show(settings.lake)
     return 0 if ok else 1
 
 
 def _show(lake: Path) -> None:
-    wh = warehouse_path()
+    snap = current_snapshot().resolve().parent / "current.duckdb"
     w = sys.stdout.write
     w(f"\nraw Parquet landing:  {lake.resolve()}/raw/site=*/date=*/*.parquet\n")
-    w(f"warehouse (DuckDB):   {wh}\n\n")
-    w("try, in Python or any DuckDB client (read-only):\n")
+    w(f"warehouse (build):    {warehouse_path()}\n")
+    w(f"for analysts:         {snap}  (read-only snapshot of the last good build)\n\n")
+    w("try `make sql`, or any DuckDB client opened read-only on that file:\n")
     examples = [
         "select site, count(*) as points from points group by site",
         "select site, point, count(*) as n, min(ts), max(ts) from samples "
@@ -98,5 +104,4 @@ def _show(lake: Path) -> None:
     ]
     for q in examples:
         w(f"  {q};\n")
-    w(f"\n  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{wh}', read_only=True)"
-      ".sql('select count(*) from samples'))\"\n")
+    w("\n  .venv/bin/python -m extract sql -c \"select count(*) from samples\"\n")

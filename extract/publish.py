@@ -1,0 +1,87 @@
+"""Publish the warehouse as a read-only snapshot that analysts open while builds go on.
+
+DuckDB's file lock allows one read-write process or many read-only ones, never both: an
+analyst's open session would make the next scheduled build fail, and a running build
+would lock analysts out. So the build works on its own file (``WAREHOUSE_PATH``) and,
+once it has committed, a copy is published::
+
+    published/warehouse-<run id>.duckdb   one complete snapshot per run (immutable)
+    published/current.duckdb              symlink to the newest, swapped atomically
+
+Analysts open ``published/current.duckdb`` read-only. A session keeps the snapshot it
+opened (the file stays readable even after it is retired: an open file outlives its
+name), so it never sees a half-built state and never blocks a build; reconnecting shows
+the newest. Old snapshots are removed once more than ``keep`` newer ones exist.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from .lake import fsync_dir
+
+log = logging.getLogger(__name__)
+
+CURRENT = "current.duckdb"
+
+
+@dataclass
+class Published:
+    path: Path
+    bytes: int
+    removed: list[Path]
+
+
+def published_dir() -> Path:
+    return Path(os.environ.get("PUBLISHED_DIR") or "published")
+
+
+def current_snapshot(directory: Path | None = None) -> Path:
+    return (directory or published_dir()) / CURRENT
+
+
+def publish(warehouse: Path, run_id: str, directory: Path | None = None,
+            keep: int = 3) -> Published:
+    """Copy the committed warehouse to a new snapshot and point ``current`` at it."""
+    directory = directory or published_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    # fold the write-ahead log into the file, so the copy is the whole committed state
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    name = f"warehouse-{run_id}.duckdb"
+    final = directory / name
+    tmp = directory / f".{name}.tmp"
+    shutil.copyfile(warehouse, tmp)
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, final)
+    link_tmp = directory / f".{CURRENT}.tmp"
+    link_tmp.unlink(missing_ok=True)
+    link_tmp.symlink_to(name)
+    os.replace(link_tmp, directory / CURRENT)
+    fsync_dir(directory)
+    snapshots = sorted(directory.glob("warehouse-*.duckdb"))
+    removed = snapshots[:-keep] if keep > 0 else []
+    for old in removed:
+        old.unlink(missing_ok=True)
+    log.info("published %s (%.1f MB); retired %d older snapshots", final,
+             final.stat().st_size / 1e6, len(removed))
+    return Published(final, final.stat().st_size, removed)
+
+
+def connect_current(directory: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only session on the newest published snapshot."""
+    path = current_snapshot(directory)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no published warehouse at {path}: run `make run` (or `make demo`) first")
+    return duckdb.connect(str(path.resolve()), read_only=True)
