@@ -28,6 +28,7 @@ from .parsing import QUARANTINE_SCHEMA, RAW_SCHEMA, TS, duck
 
 SITE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 TMP_SUFFIX = ".parquet.tmp"
+DICTIONARY_COLUMNS = ["site", "point", "source", "run_id", "reason", "origin"]
 
 
 def check_site_name(site: str) -> str:
@@ -182,12 +183,12 @@ class PartitionWriter:
             assert day is not None
             self._append(day, table)
             return
-        days = pc.cast(table["ts"], pa.date32())
-        uniq = pc.unique(days).to_pylist()
-        if len(uniq) == 1:
-            self._append(uniq[0], table)
+        lo, hi = pc.min_max(table["ts"]).values()
+        if lo.as_py().date() == hi.as_py().date():  # the usual case: one UTC date
+            self._append(lo.as_py().date(), table)
             return
-        for d in uniq:
+        days = pc.cast(table["ts"], pa.timestamp("us")).cast(pa.date32())
+        for d in pc.unique(days).to_pylist():
             self._append(d, table.filter(pc.equal(days, pa.scalar(d, pa.date32()))))
 
     def _append(self, day: date, table: pa.Table) -> None:
@@ -199,7 +200,9 @@ class PartitionWriter:
             name = f"{self.run_id}-{next(self.seq):05d}.parquet"
             final, tmp = d / name, d / f".{name}.tmp"
             schema = QUARANTINE_SCHEMA if self.quarantine else RAW_SCHEMA
-            writer = pq.ParquetWriter(tmp, schema, compression="zstd")
+            # dictionaries where values repeat (names, run ids); plain for values and times
+            writer = pq.ParquetWriter(tmp, schema, compression="zstd",
+                                      use_dictionary=DICTIONARY_COLUMNS)
             entry = (writer, tmp, final)
             self._open[day] = entry
         entry[0].write_table(table, row_group_size=1 << 20)

@@ -7,8 +7,9 @@ parsing then happens column-wise in DuckDB (no Python object per parsed sample):
   date-time (``YYYY-MM-DD[T ]hh:mm[:ss[.ffffff]]`` with an optional ``Z`` or an offset
   ``±hh[:mm]`` of at most 14 hours);
   a naive time means UTC, offsets are honoured, digits past microseconds are truncated.
-- ``value``: a double when the trimmed text is a plain decimal number and finite (zero is a
-  value), null otherwise; ``value_raw`` keeps the text exactly as received.
+- ``value``: a double when the text (surrounding white space allowed) is a decimal number,
+  optionally with an exponent, and finite (zero is a value); null otherwise (``NaN``,
+  ``inf``, ``''``, ``1_000``, ``0x10``, ``1,5``...); ``value_raw`` keeps the text exactly.
 - A sample whose time is missing or unparseable, or whose point name is empty, is not a
   raw row: it goes to quarantine with a ``reason``.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -59,36 +60,45 @@ TIME_PREFIX_RE = r"^\s*\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}"
 #: a zone offset beyond +-14:59 does not exist
 BAD_OFFSET_RE = r"[+-](1[5-9]|[2-9]\d):?\d\d\s*$"
 BLANK_RE = r"^\s*$"
-NUMBER_RE = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"
 
-# Measured on 100,000-sample pages: anchored regexp_matches, cheap character checks
-# before any regex, a cast with a lazy fallback, and no string column passed through
-# DuckDB (names and texts are taken from the input, zero-copy) are several times cheaper
-# than trim() and full-match regexes on every row.
+# Measured on 100,000-sample pages (CPU ms, one thread): a plain TIMESTAMP cast is 4 ms
+# where TIMESTAMPTZ is 11, so the zone-aware cast is kept for texts that carry an offset;
+# a double cast with an underscore check is 4 ms where the number regex is 7; cheap
+# character checks run before any regex; and no string column passes through DuckDB
+# (names and texts are taken from the input, zero-copy).
 _PARSE_SQL = f"""
 with typed as (
     select
         time_text,
-        coalesce(try_cast(time_text as timestamptz),
-                 try_cast(upper(trim(time_text)) as timestamptz)) as ts_cast,
-        case when regexp_matches(value_text, '{NUMBER_RE}')
+        contains(substr(time_text, 17), '+') or contains(substr(time_text, 17), '-')
+            as has_offset,
+        -- DuckDB's cast also takes '1_000' and '+-1', which are not numbers as sent
+        case when strpos(value_text, '_') = 0 and strpos(value_text, '+-') = 0
              then try_cast(value_text as double) end as num,
         name is null or name = ''
             or (ascii(name) <= 32 and regexp_matches(name, '{BLANK_RE}')) as blank_name
     from page
+),
+cast_times as (
+    select
+        *,
+        case
+            when has_offset then cast(try_cast(time_text as timestamptz) as timestamp)
+            else coalesce(try_cast(time_text as timestamp),
+                          cast(try_cast(upper(trim(time_text)) as timestamptz) as timestamp))
+        end as ts_cast
+    from typed
 ),
 checked as (
     select
         *,
         case when ts_cast is not null
               and isfinite(ts_cast)
-              and ((substr(time_text, 11, 1) in ('T', 't', ' ')
-                    and substr(time_text, 14, 1) = ':')
+              and (substr(time_text, 14, 1) = ':'
                    or regexp_matches(time_text, '{TIME_PREFIX_RE}'))
-              and not (length(time_text) > 19
-                       and regexp_matches(time_text, '{BAD_OFFSET_RE}'))
+              and not (has_offset and regexp_matches(time_text, '{BAD_OFFSET_RE}'))
              then ts_cast end as ts
-    from typed
+    from cast_times
 )
 select
     ts,
@@ -198,6 +208,10 @@ def decode_page(body: bytes) -> DecodedPage:
         has_more=bool(hm) if hm is not None else None)
 
 
+def _naive_utc(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(tzinfo=None)
+
+
 def parse_texts(
     texts: pa.Table,
     *,
@@ -214,7 +228,8 @@ def parse_texts(
     rows whose ts falls outside ``[start, end)`` are dropped and counted.
     """
     n = texts.num_rows
-    start, end = window if window is not None else (None, None)
+    # DuckDB works on naive UTC timestamps here (cheaper); the zone is put back below
+    start, end = (_naive_utc(t) for t in window) if window is not None else (None, None)
     con = duck().cursor()
     con.register("page", texts)
     try:

@@ -21,7 +21,7 @@ from .errors import ExtractError, FatalError
 from .lake import Lake, atomic_write_json, check_site_name, new_run_id, read_json
 from .logs import RUN_ID
 from .meta import land_points, land_sites
-from .window import Counts, RunContext, chunks, land_window
+from .window import Background, Counts, RunContext, chunks, land_window
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +108,18 @@ def _site_names(items: list[dict[str, Any]]) -> list[str]:
 def sync_site(ctx: RunContext, settings: Settings, site: str, end: datetime,
               result: SiteResult) -> None:
     lake = ctx.lake
-    points = ctx.client.configured_points(site)
-    land_points(lake, site, points, datetime.now(UTC), ctx.run_id)
+    # the point snapshot is fetched and landed alongside the first window, not before it
+    meta = Background(lambda: land_points(lake, site, ctx.client.configured_points(site),
+                                          datetime.now(UTC), ctx.run_id))
+    try:
+        _sync_windows(ctx, settings, site, end, result)
+    finally:
+        meta.join()  # re-raises a failure to list or land the points
+
+
+def _sync_windows(ctx: RunContext, settings: Settings, site: str, end: datetime,
+                  result: SiteResult) -> None:
+    lake = ctx.lake
     cp = read_checkpoint(lake, site)
     result.checkpoint_before = cp.isoformat() if cp else None
     start = cp - settings.lookback if cp else end - settings.initial_history

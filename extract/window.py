@@ -11,7 +11,7 @@ import itertools
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -106,6 +106,27 @@ def land_window(ctx: RunContext, site: str, start: datetime, end: datetime,
         log.info("%s: dropped %d samples outside the asked window %s..%s",
                  site, counts.out_of_window, start, end)
     return counts
+
+
+class Background:
+    """Run ``fn`` in a thread; :meth:`join` waits and re-raises what it raised."""
+
+    def __init__(self, fn: Callable[[], object]) -> None:
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                fn()
+            except BaseException as e:  # re-raised in the caller by join()
+                self._error = e
+
+        self._thread = threading.Thread(target=run, name="background", daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 _ITEM, _DONE, _ERROR = range(3)

@@ -52,6 +52,7 @@ VALUES = [
     ("12abc", None),
     ("true", None),
     ("--1", None),
+    ("+-1", None),
     ("1.2.3", None),
     ("١٢", None),  # Arabic-Indic digits
     (72.5, 72.5),  # a JSON number instead of a string

@@ -1,0 +1,274 @@
+"""The warehouse's contract (issue 3, "Definitions"; docs/warehouse.md) computed in plain Python.
+
+Everything here is derived from the rows the tests landed (:class:`.landing.Landed`), never from
+the warehouse and never from the model SQL. Times are integer epoch microseconds (UTC), so
+bucketing and gap lengths are exact; sums use ``math.fsum`` and the standard deviation a
+two-pass formula over the exact mean, so the expected floats are as accurate as a double allows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from .landing import US, Landed, dt, us
+
+Key = tuple[str, str, int]  # (site, point, ts or bucket_start in epoch us)
+Row = dict[str, object]
+
+SOURCE_RANK = {"import": 1, "realtime": 0, "backfill": 0}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The dbt variables a build runs with, as the truth needs them."""
+
+    site_timezones: Mapping[str, str] = field(default_factory=dict)
+    default_timezone: str = "UTC"
+    gap_threshold_s: int = 300
+    gap_k: int = 3
+    as_of_us: int | None = None
+
+    def tz(self, site: str) -> str:
+        return self.site_timezones.get(site, self.default_timezone)
+
+
+# -- samples ------------------------------------------------------------------------------
+
+
+def winner_key(row: Landed) -> tuple[int, int, str]:
+    """import beats realtime/backfill; then later extracted_at; then larger run_id (string)."""
+    return (SOURCE_RANK[row.source], row.extracted_at, row.run_id)
+
+
+def samples(rows: Iterable[Landed]) -> dict[Key, Landed]:
+    """The `samples` mart: one winning landed row per (site, point, ts)."""
+    best: dict[Key, Landed] = {}
+    for row in rows:
+        key = (row.site, row.point, row.ts)
+        cur = best.get(key)
+        if cur is None or winner_key(row) > winner_key(cur):
+            best[key] = row
+        elif winner_key(row) == winner_key(cur) and row != cur:
+            raise AssertionError(f"test data lands two different rows with one rank: {row}")
+    return best
+
+
+def samples_rows(rows: Iterable[Landed]) -> dict[Key, Row]:
+    return {
+        key: {
+            "value": r.value,
+            "value_raw": r.value_raw,
+            "source": r.source,
+            "extracted_at": r.extracted_at,
+            "run_id": r.run_id,
+        }
+        for key, r in samples(rows).items()
+    }
+
+
+# -- buckets ------------------------------------------------------------------------------
+
+
+@cache
+def _local_day_bounds(tz_name: str, day: date) -> tuple[int, int]:
+    """[start, end) of a local calendar day as epoch microseconds."""
+    tz = ZoneInfo(tz_name)
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    return us(start), us(end)
+
+
+def local_day(tz_name: str, ts_us: int) -> date:
+    return dt(ts_us).astimezone(ZoneInfo(tz_name)).date()
+
+
+def bucket_of(grain: str, tz_name: str, ts_us: int) -> tuple[int, int, date | None]:
+    """(bucket_start, bucket_end, local day) of a sample time for a grain."""
+    if grain == "5min":
+        size = 300 * US
+    elif grain == "1h":
+        size = 3600 * US
+    elif grain == "1d":
+        day = local_day(tz_name, ts_us)
+        start, end = _local_day_bounds(tz_name, day)
+        assert start <= ts_us < end
+        return start, end, day
+    else:
+        raise ValueError(grain)
+    start = ts_us - ts_us % size
+    return start, start + size, None
+
+
+def _stats(values: list[float]) -> tuple[float | None, ...]:
+    """sum, avg, min, max, stddev (sample; None when n < 2) of the numeric values."""
+    n = len(values)
+    if n == 0:
+        return None, None, None, None, None
+    total = math.fsum(values)
+    mean = total / n
+    stddev = None
+    if n >= 2:
+        # Two-pass over an accurate mean, corrected (Bjorck): accurate to a few ulps.
+        dev = [v - mean for v in values]
+        corr = math.fsum(dev)
+        var = (math.fsum(d * d for d in dev) - corr * corr / n) / (n - 1)
+        stddev = math.sqrt(max(var, 0.0))
+    return total, total / n, min(values), max(values), stddev
+
+
+def aggregates(
+    winners: Mapping[Key, Landed],
+    intervals: Mapping[tuple[str, str], int],
+    grain: str,
+    cfg: Config,
+) -> dict[Key, Row]:
+    """samples_5min / samples_1h / samples_1d rows, keyed by (site, point, bucket_start)."""
+    groups: dict[Key, list[Landed]] = defaultdict(list)
+    bounds: dict[Key, tuple[int, date | None]] = {}
+    for (site, point, ts), row in winners.items():
+        start, end, day = bucket_of(grain, cfg.tz(site), ts)
+        key = (site, point, start)
+        groups[key].append(row)
+        bounds[key] = (end, day)
+    out: dict[Key, Row] = {}
+    for key, rows in groups.items():
+        site, point, start = key
+        rows.sort(key=lambda r: r.ts)
+        numeric = [r for r in rows if r.value is not None]
+        values = [r.value for r in numeric]
+        total, avg, vmin, vmax, stddev = _stats(values)  # type: ignore[arg-type]
+        end, day = bounds[key]
+        interval = intervals.get((site, point), 60)
+        n_expected = ((end - start) / US) / interval
+        row: Row = {
+            "n": len(numeric),
+            "n_total": len(rows),
+            "sum": total,
+            "avg": avg,
+            "min": vmin,
+            "max": vmax,
+            "first_value": numeric[0].value if numeric else None,
+            "last_value": numeric[-1].value if numeric else None,
+            "first_ts": rows[0].ts,
+            "last_ts": rows[-1].ts,
+            "stddev": stddev,
+            "n_expected": n_expected,
+            "coverage": len(numeric) / n_expected,
+        }
+        if grain == "1d":
+            row["day"] = day
+        out[key] = row
+    return out
+
+
+# -- gaps ---------------------------------------------------------------------------------
+
+
+def gap_threshold_us(cfg: Config, interval: int) -> int:
+    return max(cfg.gap_threshold_s, cfg.gap_k * interval) * US
+
+
+def missing_expected(duration_us: int, interval: int) -> float:
+    """Samples the point should have sent inside a gap: duration / interval - 1, a real number,
+    the same for an open gap measured to as_of (dbt_project/models/marts/point_gaps.yml)."""
+    return duration_us / US / interval - 1
+
+
+def point_gaps(
+    winners: Mapping[Key, Landed], intervals: Mapping[tuple[str, str], int], cfg: Config
+) -> dict[Key, Row]:
+    """point_gaps rows keyed by (site, point, gap_start)."""
+    times: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for site, point, ts in winners:
+        times[(site, point)].append(ts)
+    out: dict[Key, Row] = {}
+    for (site, point), tss in times.items():
+        tss.sort()
+        interval = intervals.get((site, point), 60)
+        threshold = gap_threshold_us(cfg, interval)
+        for a, b in zip(tss, tss[1:], strict=False):
+            if b - a > threshold:
+                out[(site, point, a)] = {
+                    "gap_end": b,
+                    "duration": (b - a) / US,
+                    "missing_expected": missing_expected(b - a, interval),
+                    "is_open": False,
+                }
+        last = tss[-1]
+        if cfg.as_of_us is not None and cfg.as_of_us - last > threshold:
+            out[(site, point, last)] = {
+                "gap_end": None,
+                "duration": (cfg.as_of_us - last) / US,
+                "missing_expected": missing_expected(cfg.as_of_us - last, interval),
+                "is_open": True,
+            }
+    return out
+
+
+# -- data quality -------------------------------------------------------------------------
+
+
+def data_quality_daily(
+    landed: Iterable[Landed],
+    winners: Mapping[Key, Landed],
+    intervals: Mapping[tuple[str, str], int],
+    cfg: Config,
+) -> dict[Key, Row]:
+    """data_quality_daily keyed by (site, point, local day start); see docs/warehouse.md."""
+    daily = aggregates(winners, intervals, "1d", cfg)
+    landings: dict[Key, int] = defaultdict(int)
+    for r in landed:
+        start, _end, _day = bucket_of("1d", cfg.tz(r.site), r.ts)
+        landings[(r.site, r.point, start)] += 1
+    out: dict[Key, Row] = {}
+    for key, agg in daily.items():
+        expected = agg["n_expected"]
+        actual = agg["n_total"]
+        numeric = agg["n"]
+        assert isinstance(expected, float) and isinstance(actual, int)
+        assert isinstance(numeric, int)
+        landed = landings[key]
+        out[key] = {
+            "day": agg["day"],
+            "bucket_start": key[2],
+            "expected": expected,
+            "actual": actual,
+            "numeric": numeric,
+            "non_numeric": actual - numeric,
+            "missing": max(expected - actual, 0.0),
+            "landed": landed,
+            "duplicate_landings": landed - actual,
+            "coverage": agg["coverage"],
+            "quality_score": quality_score(expected, actual, numeric),
+        }
+    return out
+
+
+def quality_score(expected: float, actual: int, numeric: int) -> float:
+    """Completeness x validity: least(actual / expected, 1) x numeric / actual (documented in
+    dbt_project/models/marts/data_quality_daily.yml)."""
+    return min(actual / expected, 1.0) * (numeric / actual)
+
+
+# -- everything ---------------------------------------------------------------------------
+
+
+def warehouse(
+    landed: list[Landed], intervals: Mapping[tuple[str, str], int], cfg: Config
+) -> dict[str, dict[Key, Row]]:
+    """Every checked table of the warehouse, keyed by table name."""
+    win = samples(landed)
+    return {
+        "samples": samples_rows(landed),
+        "samples_5min": aggregates(win, intervals, "5min", cfg),
+        "samples_1h": aggregates(win, intervals, "1h", cfg),
+        "samples_1d": aggregates(win, intervals, "1d", cfg),
+        "point_gaps": point_gaps(win, intervals, cfg),
+        "data_quality_daily": data_quality_daily(landed, win, intervals, cfg),
+    }
