@@ -44,6 +44,7 @@ bench: setup ## extraction benchmark against dlt, warehouse incremental benchmar
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/bench_extract.py
 	$(PY) bench/bench_warehouse.py
+	$(PY) bench/bench_readers.py
 
 sql: setup ## open a DuckDB session on the warehouse
 	$(PY) -m extract sql
