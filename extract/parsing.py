@@ -123,6 +123,9 @@ def duck() -> duckdb.DuckDBPyConnection:
     if con is None:
         con = duckdb.connect(":memory:")
         con.execute("set TimeZone = 'UTC'")
+        # one thread: pages are small, and the page being downloaded and decoded
+        # meanwhile needs the other core
+        con.execute("set threads = 1")
         _local.con = con
     return con
 
@@ -183,7 +186,8 @@ def decode_page(body: bytes) -> DecodedPage:
     """
     try:
         table = pj.read_json(pa.BufferReader(body),
-                             read_options=pj.ReadOptions(block_size=len(body) + 64),
+                             read_options=pj.ReadOptions(block_size=len(body) + 64,
+                                                         use_threads=False),
                              parse_options=_PAGE_PARSE)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         table = None
