@@ -41,6 +41,20 @@ RAW_SCHEMA = pa.schema(
     ]
 )
 
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("site", pa.string()),
+        ("point", pa.string()),
+        ("time_raw", pa.string()),
+        ("value_raw", pa.string()),
+        ("reason", pa.string()),
+        ("source", pa.string()),
+        ("extracted_at", pa.timestamp("us", tz="UTC")),
+        ("run_id", pa.string()),
+        ("origin", pa.string()),
+    ]
+)
+
 SITES_SCHEMA = pa.schema(
     [
         ("site", pa.string()),
@@ -183,6 +197,24 @@ class Lake:
             self.rows.extend(rows)
         return run_id
 
+    def quarantine(
+        self, rows: Sequence[tuple[str, str | None, str | None, str | None, str]], *,
+        source: str, extracted_at: datetime, run_id: str,
+    ) -> None:
+        """Land ``(site, point, time_raw, value_raw, reason)`` rows the extractor rejected."""
+        by_site: dict[str, list[dict[str, object]]] = defaultdict(list)
+        for site, point, time_raw, value_raw, reason in rows:
+            by_site[site].append({
+                "site": site, "point": point, "time_raw": time_raw, "value_raw": value_raw,
+                "reason": reason, "source": source, "extracted_at": extracted_at,
+                "run_id": run_id, "origin": "window 2025-11-03T00:00:00Z/2025-11-03T06:00:00Z",
+            })
+        date = extracted_at.astimezone(UTC).date().isoformat()
+        for site, items in sorted(by_site.items()):
+            directory = self.root / "quarantine" / f"site={site}" / f"date={date}"
+            table = pa.Table.from_pylist(items, schema=QUARANTINE_SCHEMA)
+            self._write(directory, f"{run_id}-1.parquet", table)
+
     # -- metadata ------------------------------------------------------------------------
 
     def write_sites(self, sites: Sequence[str], *, extracted_at: datetime, run_id: str) -> None:
@@ -289,3 +321,33 @@ def _raw_table(rows: list[Landed]) -> pa.Table:
         },
         schema=RAW_SCHEMA,
     )
+
+
+def read_lake(root: Path) -> Lake:
+    """A :class:`Lake` of what another writer (the extractor) landed, read with pyarrow alone:
+    every raw row and every points snapshot. Hidden and temporary files are skipped."""
+    lake = Lake(root)
+    for path in sorted((root / "raw").glob("site=*/date=*/*.parquet")):
+        table = pq.read_table(path, partitioning=None)
+        cols = {name: table[name] for name in RAW_SCHEMA.names}
+        ts = cols["ts"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()
+        ex = cols["extracted_at"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()
+        lake.rows.extend(
+            Landed(site, point, t, value, value_raw, source, e, run_id)
+            for site, point, t, value, value_raw, source, e, run_id in zip(
+                cols["site"].to_pylist(), cols["point"].to_pylist(), ts,
+                cols["value"].to_pylist(), cols["value_raw"].to_pylist(),
+                cols["source"].to_pylist(), ex, cols["run_id"].to_pylist(), strict=True,
+            )
+        )
+        lake.files.append(path)
+    for path in sorted((root / "meta" / "points").glob("site=*/*.parquet")):
+        for item in pq.read_table(path, partitioning=None).to_pylist():
+            tags = json.loads(item["kv_tags"]) if item["kv_tags"] else {}
+            meta = PointMeta(item["site"], item["point"], item["collect_interval"],
+                             tags.get("unit") if isinstance(tags, dict) else None,
+                             item["point_id"])
+            lake.point_snapshots[(item["site"], item["point"])].append(
+                (us(item["extracted_at"]), item["run_id"], meta)
+            )
+    return lake

@@ -17,6 +17,8 @@ Special cases, each placed where a test looks for it (times UTC):
 - ``ses_falls_city/chiller/kw``: a 600 s point (``n_expected`` 0.5 per 5 minutes), with a
   1800 s spacing (not a gap: threshold max(300, 3 x 600)) and a 2400 s one (a gap).
 - ``ses_falls_city/zone1/setpoint``: ``collect_interval`` absent (default 60 s), constant values.
+- ``ses_falls_city/meter/kwh_total``: a counter near 1.2e6 growing ~0.1 a minute (a stddev that
+  is small next to the mean: the roll-up must stay exact there too).
 - ``blr_office/zone1/temp`` stops exactly 300 s before ``as_of``: no open gap.
 - ``blr_office/ahu/speed`` is configured at 300 s but sends every 60 s (coverage 5).
 - ``berlin_lab/zone1/temp`` (120 s) stops on 2025-11-02 12:00: an open gap up to ``as_of``.
@@ -51,6 +53,7 @@ POINTS = (
     PointMeta("ses_falls_city", "chiller/kw", 600, "kW", 103),
     PointMeta("ses_falls_city", "zone1/setpoint", None, "degF", 104),
     PointMeta("ses_falls_city", "Zone1/Temp", 60, "degF", 105),  # names are case-sensitive
+    PointMeta("ses_falls_city", "meter/kwh_total", 60, "kWh", 107),  # a counter near 1.2e6
     PointMeta("ses_falls_city", "o'brien's office/temp °F", 120, None, 106),
     PointMeta("ktm_plant", "zone1/temp", 60, "degC", 201),
     PointMeta("ktm_plant", "boiler/flow", 120, "gpm", 202),
@@ -171,6 +174,17 @@ def setpoint(start: datetime, end: datetime) -> list[Sample]:
     return out
 
 
+def counter(start: datetime, end: datetime, seed: int = 4) -> list[Sample]:
+    """A cumulative energy meter: large values, small variance (stddev conditioning)."""
+    rng = random.Random(seed)
+    total = 1_234_567.0
+    out: list[Sample] = []
+    for t in times(start, end, 60):
+        total += rng.uniform(0.05, 0.2)
+        out.append(("ses_falls_city", "meter/kwh_total", t, f"{total:.3f}"))
+    return out
+
+
 def simple(
     site: str,
     point: str,
@@ -203,6 +217,7 @@ def nov_samples() -> list[Sample]:
         "blr_office", "ahu/speed", utc(2025, 11, 2), e, 60,
         lambda r, t: "NaN" if r.random() < 0.05 else _num(r, 60.0, 30.0, 1), 11,
     )  # faster than configured, some non-numeric: quality_score = numeric / actual
+    out += counter(s, e)
     out += simple(
         "ses_falls_city", "Zone1/Temp", utc(2025, 11, 2), utc(2025, 11, 2, 6), 60,
         lambda r, t: _num(r, 10.0, 1.0), 12,
@@ -318,6 +333,22 @@ def overrides(nov: list[Sample]) -> list[Landing]:
         # a later re-read turns numeric samples into nulls
         Landing([(s, p, t, None) for s, p, t, _v in flow[::3]], "realtime", x.replace(hour=12)),
     ]
+
+
+def extras(lake: Lake) -> None:
+    """What else a lake holds: rejected samples in quarantine/ and a crash's leftover partial
+    file (``.<name>.parquet.tmp``); neither may reach a contract table."""
+    leftover = lake.root / "raw" / "site=ses_falls_city" / "date=2025-11-03"
+    leftover.mkdir(parents=True, exist_ok=True)
+    (leftover / ".20251104T070000Z-crash0-1.parquet.tmp").write_bytes(b"PAR1 truncated")
+    lake.quarantine(
+        [
+            ("ses_falls_city", "zone1/temp", "not a time", "70.1", "unparseable time"),
+            ("ses_falls_city", "", "2025-11-03T01:00:00Z", "1", "empty point name"),
+            ("ktm_plant", None, None, "2", "missing time"),
+        ],
+        source="realtime", extracted_at=utc(2025, 11, 4, 6, 1), run_id="20251104T060100Z-quar00",
+    )
 
 
 def land_all(lake: Lake, landings: Iterable[Landing]) -> None:

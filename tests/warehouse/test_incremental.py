@@ -2,18 +2,18 @@
 
 Batches: (1) the recent data and the March DST days; (2) late data for a day 60 days back and
 duplicate landings (a crash re-landing a window unchanged); (3) a backfill of one point for one
-local day 60 days back; (4) imports, re-reads, ties and a backfill overriding earlier rows;
-(5) new realtime data with a later `as_of`, and a new metadata snapshot that changes the
-chiller's collect_interval from 600 s to 300 s (the latest interval applies to its whole history:
-n_expected, coverage, gap threshold, missing_expected, expected samples per day). After every
-build each contract table equals the truth of everything landed so far; the last state equals a
-`--full-refresh` build of the same lake into another warehouse file.
+local day 60 days back; (3b) nothing new; (4) imports, re-reads, ties and a backfill overriding
+earlier rows; (5) new realtime data with a later `as_of`, a new site, and a new metadata
+snapshot that changes the chiller's collect_interval from 600 s to 300 s (the latest interval
+applies to its whole history: n_expected, coverage, gap threshold, missing_expected). After
+every build each contract table equals the truth of everything landed so far; the last state
+equals a `--full-refresh` build of the same lake into another warehouse file.
 
-Batch 3 also shows that the backfill rewrote only that point's rows of that day: every other row
-of samples, samples_5min, samples_1h, samples_1d and data_quality_daily keeps its DuckDB row id
-(a rewritten row is deleted and inserted again, which gives it a new one) and its content.
-point_gaps rows of other points are held to unchanged content only, open gaps being a function
-of the run's time.
+Row identity: batch 3 rewrites only that point's rows of that day, and run 3b rewrites nothing.
+Every other row of samples, samples_5min, samples_1h, samples_1d and data_quality_daily keeps
+its DuckDB row id (a rewritten row is deleted and inserted again, which gives it a new one) and
+its content. point_gaps rows are held to unchanged content only, and open gaps may change in
+any run, being a function of the run's time.
 
 A DuckDB row id is a position, which a checkpoint may renumber by merging row groups after
 deletes ("vacuum"), but never in a table that has an index. So before the backfill build the
@@ -23,6 +23,7 @@ if a table comes back without it, the model re-created the whole table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +34,7 @@ import pytest
 
 from . import scenario
 from .common import assert_tables_equal, dbt_vars, expected, read_all
-from .harness import SPECS, DbtFailed, build, raw_query, read_table
+from .harness import SPECS, DbtFailed, build, fmt_key, raw_query, read_table
 from .landing import Lake, PointMeta, us
 from .scenario import LATE_DAY, Landing, utc
 from .truth import Config
@@ -45,6 +46,8 @@ BACKFILL_POINT = (NY, "zone1/temp")
 # the local (America/New_York, EDT) day 2025-09-03
 BACKFILL_START = datetime(2025, 9, 3, 4, tzinfo=UTC)
 BACKFILL_END = datetime(2025, 9, 4, 4, tzinfo=UTC)
+BACKFILL = "backfill 60 days back"
+NOOP = "no new files"
 IDENTITY_TABLES = ("samples", "samples_5min", "samples_1h", "samples_1d", "data_quality_daily")
 
 
@@ -73,6 +76,10 @@ def batches() -> list[tuple[str, list[Landing], datetime, list[PointMeta]]]:
     ]
     x = utc(2025, 11, 4)
     as_of = scenario.AS_OF
+    new_site = scenario.simple(
+        "new_site", "zone1/temp", scenario.NOV_END, utc(2025, 11, 4, 7), 60,
+        lambda r, t: f"{r.uniform(15, 25):.2f}", 78,
+    )
     faster_chiller = [
         replace(p, collect_interval=300) if p.point == "chiller/kw" else p
         for p in scenario.POINTS
@@ -88,12 +95,14 @@ def batches() -> list[tuple[str, list[Landing], datetime, list[PointMeta]]]:
             Landing(ny_window, "realtime", x.replace(hour=6, minute=1, second=20)),  # crash re-land
             Landing(late_part, "backfill", x.replace(hour=6, minute=1, second=25)),  # identical
         ], as_of, []),
-        ("backfill 60 days back", [
+        (BACKFILL, [
             Landing(backfill_day, "backfill", x.replace(hour=6, minute=1, second=40)),
         ], as_of, []),
+        (NOOP, [], as_of, []),
         ("overrides", scenario.overrides(nov), as_of, []),
         ("new data, later as_of", [
             Landing(recent, "realtime", utc(2025, 11, 4, 7, 1)),
+            Landing(new_site, "realtime", utc(2025, 11, 4, 7, 1, 5)),
         ], utc(2025, 11, 4, 7, 2), faster_chiller),
     ]
 
@@ -108,9 +117,11 @@ class History:
     truth: dict[str, dict[str, Any]] = field(default_factory=dict)
     got: dict[str, dict[str, Any]] = field(default_factory=dict)
     failure: dict[str, str] = field(default_factory=dict)
-    before_backfill: dict[str, dict[Any, dict[str, Any]]] = field(default_factory=dict)
-    after_backfill: dict[str, dict[Any, dict[str, Any]]] = field(default_factory=dict)
-    indexed_after: dict[str, bool] = field(default_factory=dict)
+    # for the backfill and the no-op step: table -> key -> row (with rowid), and whether each
+    # identity table still has the test's index after the build
+    before: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
+    after: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
+    indexed_after: dict[str, dict[str, bool]] = field(default_factory=dict)
 
 
 def _snapshot(path: Path) -> dict[str, dict[Any, dict[str, Any]]]:
@@ -125,16 +136,23 @@ def history(tmp_path_factory: pytest.TempPathFactory, dbt_target: Path) -> Histo
     lake = Lake(root / "lake")
     scenario.write_meta(lake)
     h = History(root, lake, scenario.config(), root / "warehouse.duckdb")
-    for label, landings, as_of, meta in batches():
+    runs = batches()
+    assert [label for label, *_rest in runs] == STEPS
+    for label, landings, as_of, meta in runs:
         h.steps.append(label)
         scenario.land_all(lake, landings)
         if meta:
             at = utc(2025, 11, 4, 7, 0, 30)
             lake.write_points(NY, meta, extracted_at=at, run_id="20251104T070030Z-meta01")
+            lake.write_sites((*scenario.SITES, "new_site"), extracted_at=at,
+                             run_id="20251104T070030Z-meta01")
+            lake.write_points("new_site", [PointMeta("new_site", "zone1/temp", 60)],
+                              extracted_at=at, run_id="20251104T070030Z-meta01")
         h.cfg = replace(h.cfg, as_of_us=us(as_of))
-        if label == "backfill 60 days back":
-            h.before_backfill = _snapshot(h.warehouse)
+        if label == BACKFILL:
             _add_identity_indexes(h.warehouse)
+        if label in (BACKFILL, NOOP):
+            h.before[label] = _snapshot(h.warehouse)
         try:
             build(h.warehouse, lake.root, dbt_vars(h.cfg), dbt_target)
         except DbtFailed as exc:
@@ -142,11 +160,11 @@ def history(tmp_path_factory: pytest.TempPathFactory, dbt_target: Path) -> Histo
             break
         h.truth[label] = expected(lake, h.cfg)
         h.got[label] = read_all(h.warehouse)
-        if label == "backfill 60 days back":
-            h.after_backfill = _snapshot(h.warehouse)
+        if label in (BACKFILL, NOOP):
+            h.after[label] = _snapshot(h.warehouse)
             found = raw_query(h.warehouse, "select table_name from duckdb_indexes()")
             indexes = {r[0] for r in found}
-            h.indexed_after = {name: name in indexes for name in IDENTITY_TABLES}
+            h.indexed_after[label] = {name: name in indexes for name in IDENTITY_TABLES}
     return h
 
 
@@ -160,7 +178,7 @@ def _add_identity_indexes(path: Path) -> None:
         con.close()
 
 
-STEPS = [label for label, *_rest in batches()]
+STEPS = ["initial", "late and duplicates", BACKFILL, NOOP, "overrides", "new data, later as_of"]
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -198,44 +216,65 @@ def _in_backfill(table: str, key: tuple[Any, ...], row: dict[str, Any]) -> bool:
     raise AssertionError(table)
 
 
-def test_backfill_rewrites_only_its_point_and_day(history: History) -> None:
-    if not history.after_backfill:
-        pytest.fail(f"the backfill step did not complete: {history.failure}")
-    before, after = history.before_backfill, history.after_backfill
+def _touched(
+    history: History, step: str, allowed: Callable[[str, tuple[Any, ...], dict[str, Any]], bool]
+) -> tuple[list[str], int]:
+    """Rows outside `allowed` that the step deleted, changed, rewrote or added; and how many
+    allowed rows it rewrote or changed."""
+    if step not in history.after:
+        pytest.fail(f"step {step!r} did not complete: {history.failure}")
+    recreated = [name for name, ok in history.indexed_after[step].items() if not ok]
+    assert not recreated, f"the {step!r} build re-created (rewrote whole) tables {recreated}"
+    before, after = history.before[step], history.after[step]
     problems: list[str] = []
-    changed_inside = 0
+    inside = 0
     for table in (*IDENTITY_TABLES, "point_gaps"):
         kinds = SPECS[table].columns
         for key, old in before[table].items():
-            if _in_backfill(table, key, old):
-                new = after[table].get(key)
-                changed_inside += new is None or new.get("rowid") != old.get("rowid")
-                continue
             new = after[table].get(key)
+            if allowed(table, key, old):
+                inside += new is None or new != old
+                continue
             if new is None:
-                problems.append(f"{table} {key}: deleted")
+                problems.append(f"{table} {fmt_key(SPECS[table], key)}: deleted")
                 continue
             content = [c for c in kinds if old[c] != new[c]]
             if content:
-                problems.append(f"{table} {key}: content changed in {content}")
+                where = fmt_key(SPECS[table], key)
+                problems.append(f"{table} {where}: content changed in {content}")
             elif "rowid" in old and old["rowid"] != new["rowid"]:
-                problems.append(f"{table} {key}: rewritten (row id {old['rowid']} -> "
-                                f"{new['rowid']}) with the same content")
+                problems.append(f"{table} {fmt_key(SPECS[table], key)}: rewritten (row id "
+                                f"{old['rowid']} -> {new['rowid']}) with the same content")
         for key, new in after[table].items():
-            if key not in before[table] and not _in_backfill(table, key, new):
-                problems.append(f"{table} {key}: new row outside the backfilled point-day")
-    recreated = [name for name, indexed in history.indexed_after.items() if not indexed]
-    assert not recreated, f"the backfill build re-created (rewrote whole) tables {recreated}"
-    assert changed_inside > 0, "the backfill changed nothing: the test proves nothing"
+            if key not in before[table] and not allowed(table, key, new):
+                problems.append(f"{table} {fmt_key(SPECS[table], key)}: new row")
+    return problems, inside
+
+
+def test_backfill_rewrites_only_its_point_and_day(history: History) -> None:
+    problems, inside = _touched(history, BACKFILL, _in_backfill)
+    assert inside > 0, "the backfill changed nothing: the test proves nothing"
     assert not problems, (
         f"{len(problems)} rows outside {BACKFILL_POINT} on {LATE_DAY} were touched:\n  "
         + "\n  ".join(problems[:20])
     )
 
 
+def test_run_without_new_files_rewrites_nothing(history: History) -> None:
+    """Open gaps are a function of the run's time, so only they may be recomputed."""
+
+    def open_gap(table: str, key: tuple[Any, ...], row: dict[str, Any]) -> bool:
+        return table == "point_gaps" and row["is_open"] is True
+
+    problems, _inside = _touched(history, NOOP, open_gap)
+    assert not problems, (
+        f"{len(problems)} rows touched by a run with nothing new:\n  " + "\n  ".join(problems[:20])
+    )
+
+
 def test_backfill_step_is_visible(history: History) -> None:
     """The backfilled day's daily row now comes from the backfill (guards the test itself)."""
-    step = "backfill 60 days back"
+    step = BACKFILL
     if step not in history.got:
         pytest.fail(f"not reached: {history.failure}")
     key = (*BACKFILL_POINT, us(BACKFILL_START))
@@ -261,7 +300,46 @@ def test_run_landed_across_two_builds(tmp_path: Path, dbt_target: Path) -> None:
     run_id = "20251104T060100Z-split0"
     lake.land(first, source="realtime", extracted_at=at, run_id=run_id, first_n=1)
     build(warehouse, lake.root, dbt_vars(cfg), dbt_target)
-    assert_tables_equal(expected(lake, cfg), read_all(warehouse), "first part of the run: ")
+    assert_tables_equal(expected(lake, cfg), read_all(warehouse), "first part of the run")
     lake.land(second, source="realtime", extracted_at=at, run_id=run_id, first_n=1000)
     build(warehouse, lake.root, dbt_vars(cfg), dbt_target)
-    assert_tables_equal(expected(lake, cfg), read_all(warehouse), "whole run, two builds: ")
+    assert_tables_equal(expected(lake, cfg), read_all(warehouse), "whole run, two builds")
+
+
+def test_first_build_on_an_empty_lake(tmp_path: Path, dbt_target: Path) -> None:
+    """No raw file, no metadata, no quarantine yet (docs/warehouse.md: the first build may run
+    on an empty lake): the build succeeds with empty tables, and the next one, after the first
+    sync landed metadata and samples, equals the truth."""
+    lake = Lake(tmp_path / "lake")
+    lake.root.mkdir()
+    cfg = scenario.config()
+    warehouse = tmp_path / "warehouse.duckdb"
+    build(warehouse, lake.root, dbt_vars(cfg), dbt_target)
+    assert_tables_equal(expected(lake, cfg), read_all(warehouse), "empty lake")
+    scenario.write_meta(lake)
+    scenario.land_all(lake, scenario.reference_landings()[1:2])
+    build(warehouse, lake.root, dbt_vars(cfg), dbt_target)
+    assert_tables_equal(expected(lake, cfg), read_all(warehouse), "first samples")
+
+
+def test_changed_site_timezones_never_leave_stale_days(tmp_path: Path, dbt_target: Path) -> None:
+    """A run whose site_timezones differ from the previous run's either refuses to run (asking
+    for a --full-refresh) or produces the truth under the new zones; never stale local days.
+    A --full-refresh then gives the truth."""
+    lake = Lake(tmp_path / "lake")
+    scenario.write_meta(lake)
+    scenario.land_all(lake, scenario.reference_landings()[1:2])
+    warehouse = tmp_path / "warehouse.duckdb"
+    before = scenario.config()
+    build(warehouse, lake.root, dbt_vars(before), dbt_target)
+    zones = {**before.site_timezones, "berlin_lab": "Europe/Berlin", "blr_office": "Asia/Dubai"}
+    after = replace(before, site_timezones=zones)
+    truth_after = expected(lake, after)
+    try:
+        build(warehouse, lake.root, dbt_vars(after), dbt_target)
+    except DbtFailed as exc:
+        assert "full-refresh" in str(exc), f"the run failed without saying what to do: {exc}"
+    else:
+        assert_tables_equal(truth_after, read_all(warehouse), "incremental run with new zones")
+    build(warehouse, lake.root, dbt_vars(after), dbt_target, full_refresh=True)
+    assert_tables_equal(truth_after, read_all(warehouse), "full refresh with new zones")

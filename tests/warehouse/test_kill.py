@@ -142,5 +142,5 @@ def test_killed_build_then_rerun_equals_uninterrupted(
         assert killed, f"{label}: the build was not killed:\n{output[-3000:]}"
         build(warehouse, lake.root, dbt_vars(CFG2), dbt_target)
     tables = read_all(warehouse)
-    assert_tables_equal(expected(lake, CFG2), tables, f"{label}, rerun vs truth: ")
-    assert_tables_equal(reference, tables, f"{label}, rerun vs uninterrupted: ")
+    assert_tables_equal(expected(lake, CFG2), tables, f"{label}, rerun vs truth")
+    assert_tables_equal(reference, tables, f"{label}, rerun vs uninterrupted")

@@ -34,6 +34,7 @@ def ref(tmp_path_factory: pytest.TempPathFactory, dbt_target: Path) -> Built:
     lake = Lake(root / "lake")
     scenario.write_meta(lake)
     scenario.land_all(lake, scenario.reference_landings())
+    scenario.extras(lake)
     cfg = scenario.config()
     warehouse = root / "warehouse.duckdb"
     build(warehouse, lake.root, dbt_vars(cfg), dbt_target, unit_tests=True)

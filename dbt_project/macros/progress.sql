@@ -1,0 +1,161 @@
+{#-
+    Incremental progress. Every landed file gets an increasing file_id in int_landed_files
+    when a run first sees it. Each incremental model records in model_progress the highest
+    file_id whose content it has incorporated; a run processes the files in
+    (its own file_id, the least file_id its upstream models have reached], and records the
+    new position in the same transaction as its data (a post-hook: dbt-duckdb commits the
+    model's statements and its post-hooks together). A run killed inside a model therefore
+    leaves that model exactly where it was, and the next run resumes it.
+-#}
+
+{% macro ace_progress_relation() -%}
+    {{- return(api.Relation.create(database=target.database, schema=target.schema, identifier='model_progress', type='table')) -}}
+{%- endmacro %}
+
+
+{% macro ace_create_state_tables() -%}
+    create schema if not exists {{ target.schema }};
+    create table if not exists {{ ace_progress_relation() }} (
+        model varchar not null,
+        file_id bigint not null,
+        settings varchar,
+        updated_at timestamp with time zone not null
+    )
+{%- endmacro %}
+
+
+{% macro ace_settings(model_name) -%}
+    {#- The variables a model's stored rows depend on (as_of excluded: open gaps are
+        recomputed every run). If they change, the rows already held are stale, so the next
+        incremental run stops and asks for a --full-refresh of the model. -#}
+    {%- set keys = {
+        'int_point_metadata': ['default_collect_interval'],
+        'samples_5min': ['default_collect_interval'],
+        'samples_1h': ['default_collect_interval'],
+        'samples_1d': ['default_collect_interval', 'site_timezones', 'default_timezone'],
+        'data_quality_daily': ['default_collect_interval', 'site_timezones', 'default_timezone'],
+        'point_gaps': ['default_collect_interval', 'gap_threshold_seconds', 'gap_k'],
+    }.get(model_name, []) -%}
+    {%- set values = {} -%}
+    {%- for key in keys -%}
+        {%- do values.update({key: var(key, none)}) -%}
+    {%- endfor -%}
+    {{- return(tojson(values, sort_keys=true)) -}}
+{%- endmacro %}
+
+
+{% macro ace_progress_state() -%}
+    {#- {model: {'file_id': n, 'settings': text}} for every model with a recorded position,
+        plus int_landed_files: the highest file_id known. Asked of the database (two
+        queries), not of dbt's relation cache: model_progress is made by a hook. -#}
+    {%- set state = {} -%}
+    {%- if not execute -%}
+        {{- return(state) -}}
+    {%- endif -%}
+    {%- set exists_sql -%}
+        select table_name from information_schema.tables
+        where table_schema = {{ ace_sql_string(target.schema) }}
+            and table_name in ('int_landed_files', 'model_progress')
+    {%- endset -%}
+    {%- set existing = run_query(exists_sql).columns[0].values() -%}
+    {%- set parts = [] -%}
+    {%- if 'int_landed_files' in existing -%}
+        {%- do parts.append("select 'int_landed_files' as model, coalesce(max(file_id), 0) as file_id, null as settings from "
+            ~ api.Relation.create(database=target.database, schema=target.schema, identifier='int_landed_files')) -%}
+    {%- endif -%}
+    {%- if 'model_progress' in existing -%}
+        {%- do parts.append("select model, file_id, settings from " ~ ace_progress_relation()) -%}
+    {%- endif -%}
+    {%- if parts | length > 0 -%}
+        {%- for row in run_query(parts | join(' union all ')).rows -%}
+            {%- do state.update({row[0]: {'file_id': row[1] | int, 'settings': row[2]}}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{- return(state) -}}
+{%- endmacro %}
+
+
+{% macro ace_pending_range(upstreams) -%}
+    {#- {'lo': ..., 'hi': ...}: this run incorporates the files with lo < file_id <= hi
+        (a full refresh: file_id <= hi). hi is the least position of the upstream models,
+        never below lo. -#}
+    {%- if not execute -%}
+        {{- return({'lo': 0, 'hi': 0}) -}}
+    {%- endif -%}
+    {%- set state = ace_progress_state() -%}
+    {%- set lo = 0 -%}
+    {#- only a run that writes checks its state (compile and docs generate just render) -#}
+    {%- set writing = flags.WHICH in ('run', 'build') -%}
+    {%- if is_incremental() -%}
+        {%- set held = state.get(this.identifier, {'file_id': 0, 'settings': none} if not writing else none) -%}
+        {%- if held is none -%}
+            {{ exceptions.raise_compiler_error(
+                this.identifier ~ " exists but model_progress has no position for it, so the files it"
+                ~ " already holds are unknown: rebuild it with --full-refresh --select " ~ this.identifier) }}
+        {%- endif -%}
+        {%- set lo = held.file_id -%}
+        {%- if writing and held.settings is not none and held.settings != ace_settings(this.identifier) -%}
+            {{ exceptions.raise_compiler_error(
+                this.identifier ~ " was built with " ~ held.settings ~ " but this run has "
+                ~ ace_settings(this.identifier) ~ ": its rows are stale; rebuild it and what"
+                ~ " depends on it: dbt build --full-refresh --select " ~ this.identifier ~ "+") }}
+        {%- endif -%}
+    {%- endif -%}
+    {%- set positions = [] -%}
+    {%- for upstream in upstreams -%}
+        {%- do positions.append(state.get(upstream, {'file_id': 0}).file_id) -%}
+    {%- endfor -%}
+    {%- set hi = [positions | min, lo] | max -%}
+    {%- set range = {'lo': lo, 'hi': hi, 'raw_files': none} -%}
+    {%- if is_incremental() and 'int_landed_files' in state -%}
+        {#- name the raw files of the range (ace_landed_samples reads just those), unless
+            there are so many that reading through the lake-wide view is as cheap -#}
+        {%- set registry = api.Relation.create(database=target.database, schema=target.schema, identifier='int_landed_files') -%}
+        {%- set sql -%}
+            select file_path
+            from {{ registry }}
+            where kind = 'raw' and file_id > {{ lo }} and file_id <= {{ hi }}
+            order by file_id
+            limit 5001
+        {%- endset -%}
+        {%- set files = run_query(sql).columns[0].values() | list -%}
+        {%- if files | length <= 5000 -%}
+            {%- do range.update({'raw_files': files}) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{- return(range) -}}
+{%- endmacro %}
+
+
+{% macro ace_record_progress(upstreams) -%}
+    {#- Post-hook: the model now holds every file up to this run's hi (the upstream
+        positions cannot have moved since the model was compiled: they are written only by
+        the upstream models, which finished before it started). -#}
+    {%- set state = ace_progress_state() -%}
+    {%- set positions = [] -%}
+    {%- for upstream in upstreams -%}
+        {%- do positions.append(state.get(upstream, {'file_id': 0}).file_id) -%}
+    {%- endfor -%}
+    {%- set held = state.get(this.identifier, {'file_id': 0}).file_id -%}
+    {%- set range = {'hi': [positions | min, held] | max} -%}
+    delete from {{ ace_progress_relation() }} where model = {{ ace_sql_string(this.identifier) }};
+    insert into {{ ace_progress_relation() }} (model, file_id, settings, updated_at)
+    values (
+        {{ ace_sql_string(this.identifier) }},
+        {{ range.hi }},
+        {{ ace_sql_string(ace_settings(this.identifier)) }},
+        {{ ace_run_started_at() }}
+    )
+{%- endmacro %}
+
+
+{% macro ace_pending_files(range, kind) -%}
+    {#- The landed files of one kind this run incorporates, from int_landed_files. -#}
+    select file_path
+    from {{ ref('int_landed_files') }}
+    where kind = {{ ace_sql_string(kind) }}
+        and file_id <= {{ range.hi }}
+        {%- if is_incremental() %}
+        and file_id > {{ range.lo }}
+        {%- endif %}
+{%- endmacro %}

@@ -1,0 +1,118 @@
+{#- Time zones, buckets and the run's time. -#}
+
+{% macro ace_run_started_at() -%}
+    {#- When this dbt invocation started, as a timestamptz literal. -#}
+    cast({{ ace_sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f+00:00')) }} as timestamp with time zone)
+{%- endmacro %}
+
+
+{% macro ace_as_of() -%}
+    {#- "The run's time" for open gaps and recent-window tests: var as_of, else the start of
+        the dbt invocation. -#}
+    {%- set as_of = var('as_of', none) -%}
+    {%- if as_of is none or as_of == '' -%}
+        {{ ace_run_started_at() }}
+    {%- else -%}
+        cast({{ ace_sql_string(as_of) }} as timestamp with time zone)
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro ace_site_timezone(site_column) -%}
+    {#- The IANA zone of a site: var site_timezones, else var default_timezone. -#}
+    {%- set zones = var('site_timezones', {}) or {} -%}
+    {%- set default = var('default_timezone', 'UTC') or 'UTC' -%}
+    {%- if zones | length == 0 -%}
+        {{ ace_sql_string(default) }}
+    {%- else -%}
+        case {{ site_column }}
+            {%- for site, zone in zones.items() | sort %}
+            when {{ ace_sql_string(site) }} then {{ ace_sql_string(zone) }}
+            {%- endfor %}
+            else {{ ace_sql_string(default) }}
+        end
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro ace_seconds(seconds) -%}
+    {{- return(adapter.dispatch('ace_seconds', 'ace_warehouse')(seconds)) -}}
+{%- endmacro %}
+
+{% macro duckdb__ace_seconds(seconds) -%}
+    to_seconds(cast({{ seconds }} as double))
+{%- endmacro %}
+
+{% macro default__ace_seconds(seconds) -%}
+    ({{ seconds }}) * interval '1 second'
+{%- endmacro %}
+
+
+{% macro ace_epoch_seconds(interval_expression) -%}
+    {{- return(adapter.dispatch('ace_epoch_seconds', 'ace_warehouse')(interval_expression)) -}}
+{%- endmacro %}
+
+{% macro duckdb__ace_epoch_seconds(interval_expression) -%}
+    epoch({{ interval_expression }})
+{%- endmacro %}
+
+{% macro default__ace_epoch_seconds(interval_expression) -%}
+    extract(epoch from {{ interval_expression }})
+{%- endmacro %}
+
+
+{% macro ace_bucket_start(ts, seconds) -%}
+    {#- Start of the UTC-aligned bucket of `seconds` (5 min, 1 h) holding ts. -#}
+    {{- return(adapter.dispatch('ace_bucket_start', 'ace_warehouse')(ts, seconds)) -}}
+{%- endmacro %}
+
+{% macro duckdb__ace_bucket_start(ts, seconds) -%}
+    time_bucket(to_seconds({{ seconds }}), {{ ts }}, 'UTC')
+{%- endmacro %}
+
+{% macro default__ace_bucket_start(ts, seconds) -%}
+    {{ exceptions.raise_compiler_error("ace_bucket_start is only implemented for DuckDB") }}
+{%- endmacro %}
+
+
+{% macro ace_local_date(ts, zone) -%}
+    {#- The calendar date of ts in the IANA zone `zone` (a SQL expression). -#}
+    {{- return(adapter.dispatch('ace_local_date', 'ace_warehouse')(ts, zone)) -}}
+{%- endmacro %}
+
+{% macro duckdb__ace_local_date(ts, zone) -%}
+    cast(timezone({{ zone }}, {{ ts }}) as date)
+{%- endmacro %}
+
+{% macro default__ace_local_date(ts, zone) -%}
+    {{ exceptions.raise_compiler_error("ace_local_date is only implemented for DuckDB") }}
+{%- endmacro %}
+
+
+{% macro ace_local_midnight(day, zone) -%}
+    {#- The instant a local calendar day starts in zone (23 h and 25 h days come out right;
+        a midnight skipped by DST resolves to the transition). -#}
+    {{- return(adapter.dispatch('ace_local_midnight', 'ace_warehouse')(day, zone)) -}}
+{%- endmacro %}
+
+{% macro duckdb__ace_local_midnight(day, zone) -%}
+    timezone({{ zone }}, cast({{ day }} as timestamp))
+{%- endmacro %}
+
+{% macro default__ace_local_midnight(day, zone) -%}
+    {{ exceptions.raise_compiler_error("ace_local_midnight is only implemented for DuckDB") }}
+{%- endmacro %}
+
+
+{% macro ace_gap_threshold(interval_seconds) -%}
+    {#- The spacing (seconds) a gap must strictly exceed for a point of this interval. -#}
+    greatest(
+        cast({{ var('gap_threshold_seconds', 300) }} as double),
+        {{ var('gap_k', 3) }} * cast({{ interval_seconds }} as double)
+    )
+{%- endmacro %}
+
+
+{% macro ace_default_interval() -%}
+    cast({{ var('default_collect_interval', 60) }} as double)
+{%- endmacro %}

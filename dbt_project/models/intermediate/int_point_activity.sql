@@ -1,0 +1,60 @@
+-- Per point, the first and last sample time and the number of landed rows, merged from the
+-- raw files landed since the last run (landing never removes a key, so first/last only
+-- move outwards). Feeds `points` and the open gaps of `point_gaps` without scanning samples.
+-- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('samples') }}
+{{
+    config(
+        unique_key=['site', 'point'],
+        incremental_strategy='delete+insert',
+        post_hook="{{ ace_record_progress(['samples']) }}",
+    )
+}}
+
+{%- set range = ace_pending_range(['samples']) %}
+
+with
+
+landed as (
+
+    select
+        raw_rows.site,
+        raw_rows.point,
+        min(raw_rows.ts) as first_ts,
+        max(raw_rows.ts) as last_ts,
+        max(raw_rows.extracted_at) as last_extracted_at,
+        count(*) as n_landed
+
+    from {{ ace_landed_samples(range) }} as raw_rows
+    group by raw_rows.site, raw_rows.point
+
+),
+
+{%- if is_incremental() %}
+
+merged as (
+
+    select
+        landed.site,
+        landed.point,
+        least(landed.first_ts, previous.first_ts) as first_ts,
+        greatest(landed.last_ts, previous.last_ts) as last_ts,
+        greatest(landed.last_extracted_at, previous.last_extracted_at) as last_extracted_at,
+        landed.n_landed + coalesce(previous.n_landed, 0) as n_landed
+
+    from landed
+    left join {{ this }} as previous
+        on landed.site = previous.site and landed.point = previous.point
+
+)
+
+{%- else %}
+
+merged as (
+
+    select * from landed
+
+)
+
+{%- endif %}
+
+select * from merged
