@@ -37,7 +37,6 @@ lint: setup ## ruff and mypy
 	$(VENV)/bin/mypy
 
 docs: setup ## build the static dbt docs site (dbt_project/target/static_index.html)
-	$(DBT) deps $(DBT_ARGS) >/dev/null 2>&1 || true
 	$(DBT) docs generate --static $(DBT_ARGS)
 
 bench: setup ## extraction benchmark against dlt, warehouse incremental benchmark
@@ -46,7 +45,7 @@ bench: setup ## extraction benchmark against dlt, warehouse incremental benchmar
 	$(PY) bench/bench_warehouse.py
 	$(PY) bench/bench_readers.py
 
-sql: setup ## open a DuckDB session on the warehouse
+sql: setup ## a read-only SQL session on the published warehouse (published/current.duckdb)
 	$(PY) -m extract sql
 
 clean: ## remove the venv, the demo lake and the warehouse

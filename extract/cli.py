@@ -34,6 +34,8 @@ environment:
   LAKE_DIR                 the lake root (default: lake)
   WAREHOUSE_PATH           the DuckDB warehouse file dbt builds (default: warehouse.duckdb)
   PUBLISHED_DIR            read-only snapshots for analysts (default: published)
+  DBT_VARS                 dbt --vars for the main job's build, as YAML/JSON, e.g.
+                           '{"site_timezones": {"ses_falls_city": "America/Chicago"}}'
   EXTRACT_LOOKBACK         re-read window before the checkpoint (default 2h)
   EXTRACT_INITIAL_HISTORY  history fetched on a site's first sync (default 24h)
   EXTRACT_SETTLE           stay this far behind now (default 1m)

@@ -55,6 +55,9 @@ def dbt_build(lake: Path, extra: list[str] | None = None) -> bool:
     # unit tests check the SQL, not the data: CI runs them, the schedule need not
     args = ["build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(REPO_ROOT),
             "--exclude-resource-type", "unit_test", *(extra or [])]
+    dbt_vars = os.environ.get("DBT_VARS", "").strip()
+    if dbt_vars:  # e.g. '{"site_timezones": {"ses_falls_city": "America/Chicago"}}'
+        args += ["--vars", dbt_vars]
     res = dbtRunner().invoke(args)
     return bool(res.success)
 
