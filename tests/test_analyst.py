@@ -1,0 +1,345 @@
+"""The analyst interface (docs/analysts.md): the series() and find_points() table macros.
+
+A small warehouse is built by dbt from landed files; every answer of series() is checked
+against an independent computation from the landed rows (each sample is landed once, so the
+landed rows are the samples): the resolution chosen at each threshold, the values at raw,
+5 min, 1 h and local-day resolution, the fill modes, and a point whose name is full of SQL
+punctuation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pytest
+
+from tests.warehouse.harness import build
+from tests.warehouse.landing import US, Lake, PointMeta, dt, us
+
+pytestmark = pytest.mark.slow
+
+NY = "nyc_office"
+NY_ZONE = "America/New_York"
+PLAIN = "lab"
+SAT = "acme/nyc_office/ahu1/sat"  # 60 s, a gap and non-numeric samples
+SLOW = "acme/nyc_office/ahu1/oat"  # 600 s
+WEIRD = "a'b\"c/d:e; drop table samples; --"
+T0 = datetime(2025, 11, 1, tzinfo=UTC)
+DAYS = 3  # 2025-11-01 .. 03 UTC: New York's 25-hour day (Nov 2) inside
+GAP = (datetime(2025, 11, 2, 10, 0, tzinfo=UTC), datetime(2025, 11, 2, 12, 30, tzinfo=UTC))
+
+
+def _value(i: int) -> str:
+    if i % 97 == 13:
+        return "NaN"  # non-numeric
+    return f"{20 + (i * 37 % 101) / 10:.1f}"
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("analyst")
+    lake = Lake(root / "lake")
+    meta_at = datetime(2025, 11, 4, tzinfo=UTC)
+    lake.write_sites([NY, PLAIN], extracted_at=meta_at, run_id="20251104T000000Z-meta")
+    lake.write_points(
+        NY,
+        [PointMeta(NY, SAT, 60, "degF", 1), PointMeta(NY, SLOW, 600, "degF", 2),
+         PointMeta(NY, WEIRD, 60, "%", 3)],
+        extracted_at=meta_at, run_id="20251104T000000Z-meta",
+    )
+    samples: list[tuple[str, str, int, str | None]] = []
+    start = us(T0)
+    for i in range(DAYS * 1440):
+        ts = start + i * 60 * US
+        if us(GAP[0]) <= ts < us(GAP[1]):
+            continue
+        samples.append((NY, SAT, ts, _value(i)))
+        samples.append((PLAIN, SAT, ts + 7 * US, _value(i + 5)))  # same name, other site
+        if i % 10 == 0:
+            samples.append((NY, SLOW, ts, _value(i + 1)))
+    for i in range(6 * 60):  # six hours of the weird point
+        samples.append((NY, WEIRD, start + i * 60 * US, _value(i + 3)))
+    lake.land(samples, source="realtime", extracted_at=datetime(2025, 11, 4, 1, tzinfo=UTC))
+    warehouse = root / "warehouse.duckdb"
+    build(warehouse, lake.root, {"site_timezones": {NY: NY_ZONE}}, root / "target")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    yield {"con": con, "lake": lake, "path": warehouse}
+    con.close()
+
+
+# -- the independent computation -------------------------------------------------------------
+
+
+def _rows(lake: Lake, site: str, point: str) -> list[tuple[int, float | None]]:
+    return sorted((r.ts, r.value) for r in lake.rows if r.site == site and r.point == point)
+
+
+def _agg(values: list[float | None]) -> dict[str, Any]:
+    nums = [v for v in values if v is not None]
+    if not nums:
+        return {"avg": None, "min": None, "max": None, "n": 0}
+    return {"avg": math.fsum(nums) / len(nums), "min": min(nums), "max": max(nums),
+            "n": len(nums)}
+
+
+def expected(
+    lake: Lake, site: str, point: str, a: datetime, b: datetime, resolution: str,
+    zone: str = "UTC",
+) -> list[dict[str, Any]]:
+    """series() rows without fill: raw samples in [a, b), or the buckets overlapping it."""
+    lo, hi = us(a), us(b)
+    rows = _rows(lake, site, point)
+    if resolution == "raw":
+        out = []
+        for ts, v in rows:
+            if lo <= ts < hi:
+                out.append({"bucket_start": ts, "avg": v, "min": v, "max": v,
+                            "n": 0 if v is None else 1})
+        return out
+    groups: dict[int, list[float | None]] = defaultdict(list)
+    if resolution in ("5min", "1h"):
+        width = (300 if resolution == "5min" else 3600) * US
+        for ts, v in rows:
+            bucket = ts // width * width
+            if bucket < hi and bucket + width > lo:
+                groups[bucket].append(v)
+    else:
+        tz = ZoneInfo(zone)
+        d0 = dt(lo).astimezone(tz).date()
+        d1 = dt(hi - 1).astimezone(tz).date()
+        for ts, v in rows:
+            day = dt(ts).astimezone(tz).date()
+            if d0 <= day <= d1:
+                midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
+                groups[us(midnight.astimezone(UTC))].append(v)
+    return [{"bucket_start": k, **_agg(v)} for k, v in sorted(groups.items())]
+
+
+def series(con: duckdb.DuckDBPyConnection, site: str, point: str, a: datetime, b: datetime,
+           **kw: Any) -> list[dict[str, Any]]:
+    named = "".join(f", {k} := ?" for k in kw)
+    rows = con.execute(
+        "select epoch_us(bucket_start), avg, min, max, n, resolution "
+        f"from series(?, ?, ?, ?{named})",
+        [site, point, a, b, *kw.values()],
+    ).fetchall()
+    return [dict(zip(("bucket_start", "avg", "min", "max", "n", "resolution"), r, strict=True))
+            for r in rows]
+
+
+def assert_rows(got: list[dict[str, Any]], want: list[dict[str, Any]], resolution: str) -> None:
+    assert [g["resolution"] for g in got] == [resolution] * len(got)
+    assert [g["bucket_start"] for g in got] == [w["bucket_start"] for w in want]
+    for g, w in zip(got, want, strict=True):
+        assert g["n"] == w["n"], (g, w)
+        for col in ("avg", "min", "max"):
+            if w[col] is None:
+                assert g[col] is None, (col, g, w)
+            else:
+                assert g[col] == pytest.approx(w[col], rel=1e-12, abs=1e-12), (col, g, w)
+
+
+# -- resolution choice -----------------------------------------------------------------------
+
+H = timedelta(hours=1)
+A = datetime(2025, 11, 1, 2, tzinfo=UTC)  # two full hours of SAT: 120 samples
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "max_points", "resolution"),
+    [
+        # aligned [02:00, 04:00): raw 120, 5 min 24, 1 h 2, 1 d 1 (local days: 1 or 2)
+        (A, A + 2 * H, 120, "raw"),
+        (A, A + 2 * H, 119, "5min"),
+        (A, A + 2 * H, 24, "5min"),
+        (A, A + 2 * H, 23, "1h"),
+        (A, A + 2 * H, 2, "1h"),
+        (A, A + 2 * H, 1, "1d"),
+        # unaligned [02:00:30, 04:00:30): 120 samples, but the raw count is taken from the
+        # 5-minute buckets at the edges (an upper bound: 60 + 60 + 5 = 125); 25
+        # five-minute and 3 hourly buckets
+        (A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30), 125, "raw"),
+        (A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30), 124, "5min"),
+        (A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30), 25, "5min"),
+        (A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30), 24, "1h"),
+        (A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30), 3, "1h"),
+        (A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30), 2, "1d"),
+        # the raw count is counted, not estimated: [09:00, 13:00) on Nov 2 holds the
+        # 150-minute gap, so 90 samples over 4 hours
+        (GAP[0] - H, GAP[0] + 3 * H, 90, "raw"),
+        (GAP[0] - H, GAP[0] + 3 * H, 89, "5min"),
+        # the default max_points (1000): 3 days are 864 five-minute buckets, 4 days hourly
+        (T0, T0 + timedelta(days=3), None, "5min"),
+        (T0, T0 + timedelta(days=4), None, "1h"),
+        (T0, T0 + timedelta(hours=16), None, "raw"),
+        (T0, T0 + timedelta(hours=17), None, "5min"),
+    ],
+)
+def test_resolution_threshold(wh: dict[str, Any], a: datetime, b: datetime,
+                              max_points: int | None, resolution: str) -> None:
+    kw = {} if max_points is None else {"max_points": max_points}
+    got = series(wh["con"], NY, SAT, a, b, **kw)
+    assert got and {g["resolution"] for g in got} == {resolution}
+    if max_points is not None and resolution != "1d":
+        assert len(got) <= max_points
+    zone = NY_ZONE if resolution == "1d" else "UTC"
+    assert_rows(got, expected(wh["lake"], NY, SAT, a, b, resolution, zone), resolution)
+
+
+# -- values at every resolution --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("site", "point", "a", "b", "max_points", "resolution"),
+    [
+        (NY, SAT, datetime(2025, 11, 2, 9, 17, 11, tzinfo=UTC),
+         datetime(2025, 11, 2, 13, 3, tzinfo=UTC), 1000, "raw"),
+        (NY, SAT, datetime(2025, 11, 1, 22, 2, tzinfo=UTC),
+         datetime(2025, 11, 2, 14, 58, tzinfo=UTC), 300, "5min"),
+        (PLAIN, SAT, T0, T0 + timedelta(days=3), 100, "1h"),
+        (NY, SAT, T0, T0 + timedelta(days=3), 10, "1d"),  # local days, the 25-hour one too
+        (NY, SLOW, T0, T0 + timedelta(days=3), 1000, "raw"),  # 432 samples
+        (PLAIN, SAT, T0, T0 + timedelta(days=3), 3, "1d"),  # UTC days for an unzoned site
+    ],
+)
+def test_values_equal_independent_computation(
+    wh: dict[str, Any], site: str, point: str, a: datetime, b: datetime, max_points: int,
+    resolution: str,
+) -> None:
+    got = series(wh["con"], site, point, a, b, max_points=max_points)
+    zone = NY_ZONE if site == NY else "UTC"
+    assert_rows(got, expected(wh["lake"], site, point, a, b, resolution, zone), resolution)
+
+
+def test_empty_range_and_unknown_point(wh: dict[str, Any]) -> None:
+    assert series(wh["con"], NY, SAT, A, A) == []
+    assert series(wh["con"], NY, SAT, A + H, A) == []
+    assert series(wh["con"], NY, "no such point", A, A + H) == []
+
+
+# -- fill ------------------------------------------------------------------------------------
+
+
+def _grid(a: datetime, b: datetime, width: int) -> list[int]:
+    lo = us(a) // (width * US) * width * US
+    return list(range(lo, us(b), width * US))
+
+
+@pytest.mark.parametrize(("max_points", "resolution", "width"), [(60, "5min", 300),
+                                                                  (10, "1h", 3600)])
+def test_fill_null_and_previous(wh: dict[str, Any], max_points: int, resolution: str,
+                                width: int) -> None:
+    # [09:03, 13:03): 90 samples, 49 five-minute and 5 hourly buckets, the gap inside
+    a, b = GAP[0] - timedelta(minutes=57), GAP[1] + timedelta(minutes=33)
+    want = {w["bucket_start"]: w for w in expected(wh["lake"], NY, SAT, a, b, resolution)}
+    grid = _grid(a, b, width)
+    assert set(want) < set(grid), "the range has empty buckets"
+
+    nulls = series(wh["con"], NY, SAT, a, b, max_points=max_points, fill="null")
+    assert [g["bucket_start"] for g in nulls] == grid
+    for g in nulls:
+        if g["bucket_start"] in want:
+            assert_rows([g], [want[g["bucket_start"]]], resolution)
+        else:
+            assert (g["avg"], g["min"], g["max"], g["n"]) == (None, None, None, None)
+            assert g["resolution"] == resolution
+
+    prev = series(wh["con"], NY, SAT, a, b, max_points=max_points, fill="previous")
+    assert [g["bucket_start"] for g in prev] == grid
+    last: dict[str, Any] | None = None
+    for g in prev:
+        w = want.get(g["bucket_start"])
+        if w is not None and w["n"] > 0:
+            assert_rows([g], [w], resolution)
+            last = w
+        else:
+            assert last is not None
+            assert (g["avg"], g["min"], g["max"]) == pytest.approx(
+                (last["avg"], last["min"], last["max"]))
+            assert g["n"] == (w["n"] if w else None)
+
+
+def test_fill_local_days(wh: dict[str, Any]) -> None:
+    # Nov 1 .. Nov 5 New York: the last two local days have no sample
+    a = datetime(2025, 11, 1, 4, tzinfo=UTC)  # local midnight, EDT
+    b = datetime(2025, 11, 6, 5, tzinfo=UTC)  # local midnight, EST
+    want = expected(wh["lake"], NY, SAT, a, b, "1d", NY_ZONE)
+    got = series(wh["con"], NY, SAT, a, b, max_points=5, fill="null")
+    tz = ZoneInfo(NY_ZONE)
+    starts = [us(datetime(2025, 11, d, tzinfo=tz).astimezone(UTC)) for d in range(1, 6)]
+    assert [g["bucket_start"] for g in got] == starts
+    assert_rows(got[: len(want)], want, "1d")
+    assert len(want) == 3 and all(g["n"] is None and g["avg"] is None for g in got[3:])
+    prev = series(wh["con"], NY, SAT, a, b, max_points=5, fill="previous")
+    assert [g["avg"] for g in prev[3:]] == pytest.approx([want[-1]["avg"]] * 2)
+
+
+def test_fill_rejects_unknown_mode(wh: dict[str, Any]) -> None:
+    with pytest.raises(duckdb.Error, match="fill must be"):
+        series(wh["con"], NY, SAT, A, A + H, fill="linear")
+
+
+# -- names are data --------------------------------------------------------------------------
+
+
+def test_point_name_with_sql_punctuation(wh: dict[str, Any]) -> None:
+    con = wh["con"]
+    a, b = T0, T0 + timedelta(hours=6)
+    for max_points, resolution in ((1000, "raw"), (100, "5min"), (10, "1h"), (1, "1d")):
+        got = series(con, NY, WEIRD, a, b, max_points=max_points)
+        zone = NY_ZONE if resolution == "1d" else "UTC"
+        assert_rows(got, expected(wh["lake"], NY, WEIRD, a, b, resolution, zone), resolution)
+    # written as an SQL literal by an analyst (quote doubled), the same answer
+    literal = "'" + WEIRD.replace("'", "''") + "'"
+    n = con.execute(
+        f"select count(*) from series('{NY}', {literal}, timestamptz '2025-11-01 00:00:00+00',"
+        " timestamptz '2025-11-01 06:00:00+00')"
+    ).fetchone()
+    assert n == (360,)
+    found = con.execute("select site, point from find_points(pattern := ?)",
+                        ["; drop table"]).fetchall()
+    assert found == [(NY, WEIRD)]
+    con2 = duckdb.connect(str(wh["path"]), read_only=True)
+    try:
+        names = {r[0] for r in con2.execute(
+            "select table_name from information_schema.tables").fetchall()}
+        assert {"samples", "samples_5min", "samples_1h", "samples_1d", "points",
+                "timeseries"} <= names
+        count = con2.execute("select count(*) from samples").fetchone()
+        assert count == (len(wh["lake"].rows),)
+    finally:
+        con2.close()
+
+
+# -- find_points -----------------------------------------------------------------------------
+
+
+def test_find_points(wh: dict[str, Any]) -> None:
+    con = wh["con"]
+
+    def find(**kw: Any) -> list[tuple[Any, ...]]:
+        named = ", ".join(f"{k} := ?" for k in kw)
+        rows: list[tuple[Any, ...]] = con.execute(
+            f"select site, point, unit, collect_interval, matching_tags from find_points({named})",
+            list(kw.values()),
+        ).fetchall()
+        return rows
+
+    both = [(PLAIN, SAT), (NY, SLOW), (NY, SAT)]  # the lab's point has no metadata
+    assert [r[:2] for r in find(pattern="AHU1/")] == both
+    assert [r[:2] for r in find(equipment="AHU1")] == both
+    assert find(equipment="ahu") == []  # a whole segment, not a fragment
+    rows = find(tag="unit=degF")
+    assert [r[:4] for r in rows] == [(NY, SLOW, "degF", 600), (NY, SAT, "degF", 60)]
+    assert all(r[4] == ["unit=degf"] for r in rows)
+    assert [r[:2] for r in find(tag="unit")] == [(NY, WEIRD), (NY, SLOW), (NY, SAT)]
+    assert len(find(tag="sensor")) == 3  # marker tag
+    assert find(pattern="%") == []  # no wildcard: the text itself
+    # no argument: every point, the metadata-less ones too
+    assert len(find()) == 4
