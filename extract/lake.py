@@ -24,10 +24,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import ConfigError, LockHeld
-from .parsing import QUARANTINE_SCHEMA, RAW_SCHEMA, TS, duck
+from .parsing import QUARANTINE_SCHEMA, RAW_SCHEMA, query
 
 SITE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
-TMP_SUFFIX = ".parquet.tmp"
 DICTIONARY_COLUMNS = ["site", "point", "source", "run_id", "reason", "origin"]
 
 
@@ -244,42 +243,28 @@ def landed_latest(lake: Lake, site: str, start: datetime, end: datetime,
     if not files:
         return None
     cls = "=" if source_is_import else "<>"
-    con = duck().cursor()
-    try:
-        return con.execute(
-            f"""
-            select point, ts, value_raw
-            from read_parquet($files, union_by_name = true)
-            where ts >= $start and ts < $end and source {cls} 'import'
-            qualify row_number() over (
-                partition by point, ts order by extracted_at desc, run_id desc) = 1
-            """,
-            {"files": files, "start": start, "end": end},
-        ).fetch_arrow_table()
-    finally:
-        con.close()
+    return query(
+        f"""
+        select point, ts, value_raw
+        from read_parquet($files, union_by_name = true)
+        where ts >= $start and ts < $end and source {cls} 'import'
+        qualify row_number() over (
+            partition by point, ts order by extracted_at desc, run_id desc) = 1
+        """,
+        {"files": files, "start": start, "end": end})
 
 
 def only_new(rows: pa.Table, latest: pa.Table | None) -> pa.Table:
     """Rows whose (point, ts) is not landed yet, or whose value_raw changed since."""
     if latest is None or latest.num_rows == 0 or rows.num_rows == 0:
         return rows
-    con = duck().cursor()
-    con.register("new_rows", rows)
-    con.register("latest", latest)
-    try:
-        out = con.execute(
-            """
-            select n.* from new_rows n
-            anti join latest l
-              on n.point = l.point and n.ts = l.ts
-             and n.value_raw is not distinct from l.value_raw
-            """
-        ).fetch_arrow_table()
-    finally:
-        con.unregister("new_rows")
-        con.unregister("latest")
-        con.close()
+    out = query(
+        """
+        select n.* from new_rows n
+        anti join latest l
+          on n.point = l.point and n.ts = l.ts
+         and n.value_raw is not distinct from l.value_raw
+        """, new_rows=rows, latest=latest)
     return out.cast(rows.schema)
 
 
@@ -287,35 +272,18 @@ def quarantined_before(lake: Lake, site: str, days: list[date]) -> pa.Table | No
     files = _files([lake.quarantine_dir(site, d) for d in days])
     if not files:
         return None
-    con = duck().cursor()
-    try:
-        return con.execute(
-            "select distinct point, time_raw, value_raw from read_parquet($files)",
-            {"files": files}).fetch_arrow_table()
-    finally:
-        con.close()
+    return query("select distinct point, time_raw, value_raw from read_parquet($files)",
+                 {"files": files})
 
 
 def only_new_bad(rows: pa.Table, before: pa.Table | None) -> pa.Table:
     if before is None or before.num_rows == 0 or rows.num_rows == 0:
         return rows
-    con = duck().cursor()
-    con.register("bad_rows", rows)
-    con.register("before_rows", before)
-    try:
-        out = con.execute(
-            """
-            select b.* from bad_rows b anti join before_rows p
-              on b.point is not distinct from p.point
-             and b.time_raw is not distinct from p.time_raw
-             and b.value_raw is not distinct from p.value_raw
-            """).fetch_arrow_table()
-    finally:
-        con.unregister("bad_rows")
-        con.unregister("before_rows")
-        con.close()
+    out = query(
+        """
+        select b.* from bad_rows b anti join before_rows p
+          on b.point is not distinct from p.point
+         and b.time_raw is not distinct from p.time_raw
+         and b.value_raw is not distinct from p.value_raw
+        """, bad_rows=rows, before_rows=before)
     return out.cast(rows.schema)
-
-
-def ts_scalar(t: datetime) -> pa.Scalar:
-    return pa.scalar(t, TS)

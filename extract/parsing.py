@@ -130,6 +130,19 @@ def duck() -> duckdb.DuckDBPyConnection:
     return con
 
 
+def query(sql: str, params: dict[str, Any] | None = None, **tables: pa.Table) -> pa.Table:
+    """Run ``sql`` on this thread's connection with Arrow ``tables`` registered by name."""
+    con = duck().cursor()
+    for name, table in tables.items():
+        con.register(name, table)
+    try:
+        return con.execute(sql, params or {}).fetch_arrow_table()
+    finally:
+        for name in tables:
+            con.unregister(name)
+        con.close()
+
+
 @dataclass
 class Parsed:
     """A parsed batch: raw rows, quarantined rows, and how many fell outside the window."""
@@ -234,13 +247,7 @@ def parse_texts(
     n = texts.num_rows
     # DuckDB works on naive UTC timestamps here (cheaper); the zone is put back below
     start, end = (_naive_utc(t) for t in window) if window is not None else (None, None)
-    con = duck().cursor()
-    con.register("page", texts)
-    try:
-        out = con.execute(_PARSE_SQL, {"start": start, "end": end}).fetch_arrow_table()
-    finally:
-        con.unregister("page")
-        con.close()
+    out = query(_PARSE_SQL, {"start": start, "end": end}, page=texts)
     # DuckDB returns rows in input order; the string columns come from the input as they
     # are, and one filter pass keeps the good rows inside the window
     is_bad = pc.is_valid(out["reason"])
