@@ -102,3 +102,18 @@ def test_readers_and_scheduled_runs_never_block_each_other(tmp_path: Path) -> No
         assert {tuple(s) for s in doc["seen"]} <= valid
     short_seen = {tuple(s) for _, out in readers[:2] for s in json.loads(out.read_text())["seen"]}
     assert len(short_seen) >= 2  # reconnecting readers saw the runs land
+    # the snapshot is a different file name (another catalog name): every view must still
+    # resolve, and the analysts' macros must work in it
+    con = duckdb.connect(str(current), read_only=True)
+    try:
+        names = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'main'").fetchall()]
+        assert {"samples", "timeseries", "samples_1h", "quarantined_samples"} <= set(names)
+        for name in names:
+            con.execute(f'select count(*) from "{name}"').fetchall()
+        site, point = con.execute("select site, point from samples limit 1").fetchone()
+        assert con.execute("select count(*) from series(?, ?, ?, ?)", [
+            site, point, T0 - timedelta(hours=6), T0 + timedelta(hours=1)]).fetchone()[0] > 0
+    finally:
+        con.close()

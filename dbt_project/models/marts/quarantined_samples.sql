@@ -15,4 +15,4 @@ select
     extracted_date,
     source_file
 
-from {{ ref('stg_ace__quarantine') }}
+from {{ ref('stg_ace__quarantine').include(database=False) }}

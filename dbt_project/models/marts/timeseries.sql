@@ -14,4 +14,4 @@ select
     extracted_at,
     run_id
 
-from {{ ref('samples') }}
+from {{ ref('samples').include(database=False) }}
