@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from . import logs
 from .client import FlightDeckClient
@@ -23,6 +23,7 @@ from .errors import ConfigError, ExtractError, InputError, LockHeld
 from .sync import RunSummary
 
 log = logging.getLogger("extract")
+T = TypeVar("T")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
@@ -52,22 +53,22 @@ exit status: 0 ok, 1 some site or step failed, 2 bad configuration or input,
 """
 
 
-def _duration(what: str) -> Callable[[str], timedelta]:
-    def parse(text: str) -> timedelta:
+def _arg(parse: Callable[[str, str], T], what: str) -> Callable[[str], T]:
+    """An argparse ``type=`` that reports a ConfigError as argparse's own usage error."""
+    def convert(text: str) -> T:
         try:
-            return parse_duration(text, what)
+            return parse(text, what)
         except ConfigError as e:
             raise argparse.ArgumentTypeError(str(e)) from None
-    return parse
+    return convert
+
+
+def _duration(what: str) -> Callable[[str], timedelta]:
+    return _arg(parse_duration, what)
 
 
 def _instant(what: str) -> Callable[[str], datetime]:
-    def parse(text: str) -> datetime:
-        try:
-            return parse_instant(text, what)
-        except ConfigError as e:
-            raise argparse.ArgumentTypeError(str(e)) from None
-    return parse
+    return _arg(parse_instant, what)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
