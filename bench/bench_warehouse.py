@@ -10,11 +10,14 @@ dbt_project/ taken at the start (so edits made meanwhile do not mix into the fig
    ``--points`` points (100 per site), one Parquet file per (site, UTC date, 6-hour chunk), with
    the site and point metadata snapshots (collect_interval 60);
 2. builds each warehouse with ``dbt run --full-refresh`` (models only), timed, and runs the data
-   tests once (``dbt test --exclude-resource-type unit_test``), timed separately;
+   tests once (``dbt test --exclude-resource-type unit_test``), timed separately; then moves
+   the raw samples older than ``--hot-days`` (20) to the cold tier, as the main job does
+   (extract/tiers.py), timed, so both tiers are populated;
 3. ``--repeat`` times: lands a 5-minute realtime delta (every point, 5 samples each) at the end
    of each lake's history as new files and runs ``dbt run``; then lands a late backfill into the
-   long lake (one point, one whole UTC day, 20 days back, later ``extracted_at``, changed
-   values) and runs ``dbt run`` again; plus one no-op ``dbt run`` (nothing new) per warehouse;
+   long lake (one point, one whole UTC day, ``--late-days-back`` (25) days back, so in the
+   cold tier, later ``extracted_at``, changed values) and runs ``dbt run`` again; plus one
+   no-op ``dbt run`` (nothing new) per warehouse;
 4. prints the table, checks the floors and writes the figures as JSON to
    ``bench/results/warehouse-<timestamp>.json``.
 
@@ -77,7 +80,7 @@ POINTS_PER_SITE = 100
 CHUNK_MINUTES = 360     # the extractor's chunk: a raw file holds at most ~6 h of one UTC date
 OVERLAP_MINUTES = 3     # each later chunk of a day re-lands the previous chunk's last minutes
 DELTA_MINUTES = 5
-LATE_DAYS_BACK = 20
+LATE_DAYS_BACK = 25
 US_PER_MIN = 60_000_000
 ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
          "Asia/Kolkata")
@@ -613,6 +616,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nice", type=int, default=0,
                     help="run dbt at this niceness (0); a negative value (root only) shields "
                     "the measured process from other load on a shared machine")
+    ap.add_argument("--hot-days", type=int, default=20,
+                    help="move raw samples older than this many days to the cold tier after "
+                    "the full refresh (20, the default hot_days); -1: no move")
+    ap.add_argument("--late-days-back", type=int, default=LATE_DAYS_BACK,
+                    help=f"how many days back the late day lands ({LATE_DAYS_BACK}: in the cold "
+                    "tier when --hot-days is 20)")
     ap.add_argument("--skip-tests", action="store_true", help="do not time the data tests")
     ap.add_argument("--check", action="store_true", help="exit 1 when a floor is missed")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (lakes, warehouses)")
@@ -620,8 +629,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.chunk_minutes <= 0 or 1440 % args.chunk_minutes:
         ap.error("--chunk-minutes must divide a day (1440)")
-    if args.days <= LATE_DAYS_BACK:
-        ap.error(f"--days must exceed {LATE_DAYS_BACK} (the late day is that many days back)")
+    if args.days <= args.late_days_back:
+        ap.error(f"--days must exceed --late-days-back ({args.late_days_back})")
 
     machine = describe()
     print(format_machine(machine), flush=True)
@@ -669,6 +678,16 @@ def main(argv: list[str] | None = None) -> int:
             progress(full[days])
         distinct = {days: wh.query("select count(*) from samples")[0][0]
                     for days, wh in whs.items()}
+        moves: dict[int, dict[str, Any]] = {}
+        if args.hot_days >= 0:
+            from extract.tiers import describe as describe_move
+            from extract.tiers import move_to_cold
+
+            print(f"move to the cold tier (hot_days {args.hot_days}):", flush=True)
+            for days, wh in whs.items():
+                moved = move_to_cold(wh.db, wh.lake, args.hot_days, end)
+                moves[days] = describe_move(moved)
+                print(f"  {days:>2}d: {moves[days]}", flush=True)
 
         tests: dict[int, DbtRun] = {}
         if not args.skip_tests:
@@ -682,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
         normal: dict[int, list[DbtRun]] = {d: [] for d in whs}
         late: list[DbtRun] = []
         late_points = []
-        late_day = (end - timedelta(days=LATE_DAYS_BACK)).replace(hour=0, minute=0)
+        late_day = (end - timedelta(days=args.late_days_back)).replace(hour=0, minute=0)
         for i in range(args.repeat):
             lo = end + timedelta(minutes=DELTA_MINUTES * i)
             extracted = lo + timedelta(minutes=DELTA_MINUTES, seconds=30)
@@ -713,11 +732,11 @@ def main(argv: list[str] | None = None) -> int:
         long_wh = whs[args.days]
         checks = {}
         for days, wh in whs.items():
-            got = wh.query("select count(*) from samples")[0][0]
+            got = wh.query("select count(*) from timeseries")[0][0]
             checks[f"samples_{days}d"] = {"expected": distinct[days] + args.points
                                           * DELTA_MINUTES * args.repeat, "actual": got}
         won = long_wh.query(f"""
-            select count(*) from samples
+            select count(*) from timeseries
             where source = 'backfill' and ts >= timestamptz '{late_day.isoformat()}'
               and ts < timestamptz '{(late_day + timedelta(days=1)).isoformat()}'""")[0][0]
         checks["late_rows_won"] = {"expected": sum(r.samples for r in late), "actual": won}
@@ -835,6 +854,7 @@ def main(argv: list[str] | None = None) -> int:
             "late_over_normal_wall": late_wall_ratio,
             "dbt_version_wall_s": cli_s,
             "checks": checks,
+            "cold_moves": {f"{d}d": m for d, m in moves.items()},
             "runs": [asdict(r) for wh in whs.values() for r in wh.runs],
             "total_seconds": total,
         }

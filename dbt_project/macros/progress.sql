@@ -122,6 +122,7 @@
         {%- if files | length <= 5000 -%}
             {%- do range.update({'raw_files': files}) -%}
         {%- endif -%}
+        {%- do range.update({'reaches_cold': ace_range_reaches_cold(lo, hi)}) -%}
     {%- endif -%}
     {{- return(range) -}}
 {%- endmacro %}
@@ -158,4 +159,55 @@
         {%- if is_incremental() %}
         and file_id > {{ range.lo }}
         {%- endif %}
+{%- endmacro %}
+
+
+{% macro ace_range_reaches_cold(lo, hi) -%}
+    {#- Whether the files of (lo, hi] may need raw samples of the cold tier (docs/warehouse.md,
+        "Hot and cold tiers"): some raw file is dated before the cold boundary (cold_until
+        is a UTC midnight, a raw file's partition_date the UTC date of its samples), or a
+        point's collect_interval changed (point_gaps then rereads the point's history). If
+        not, the raw samples an incremental model rereads (the 5-minute buckets its landed
+        samples fall in) are all in the hot table `samples`, which is much cheaper to join
+        than the two-tier view `timeseries`. -#}
+    {%- set schema = target.schema -%}
+    {%- set registry = api.Relation.create(database=target.database, schema=schema, identifier='int_landed_files') -%}
+    {%- set metadata = api.Relation.create(database=target.database, schema=schema, identifier='int_point_metadata') -%}
+    {%- set exists_sql -%}
+        select count(*) from information_schema.tables
+        where table_schema = {{ ace_sql_string(schema) }} and table_name = 'int_point_metadata'
+    {%- endset -%}
+    {%- set has_metadata = run_query(exists_sql).columns[0].values()[0] > 0 -%}
+    {%- set sql -%}
+        with boundary as (
+            select cast(max(cold_until) as date) as cold_date
+            from {{ api.Relation.create(database=target.database, schema=schema, identifier='cold_state') }}
+        )
+        select
+            (select cold_date from boundary) is not null
+            and (
+                coalesce((
+                    select min(partition_date) from {{ registry }}
+                    where kind = 'raw' and file_id > {{ lo }} and file_id <= {{ hi }}
+                ) < (select cold_date from boundary), false)
+                {%- if has_metadata %}
+                or exists (
+                    select 1 from {{ metadata }}
+                    where interval_changed_file_id > {{ lo }} and interval_changed_file_id <= {{ hi }}
+                )
+                {%- endif %}
+            )
+    {%- endset -%}
+    {{- return(run_query(sql).columns[0].values()[0]) -}}
+{%- endmacro %}
+
+
+{% macro ace_raw_relation(range) -%}
+    {#- The raw samples an incremental model rereads: `samples` (hot tier) when the pending
+        range cannot reach the cold tier, else `timeseries` (both tiers). A rebuild, and a
+        range computed without the check (unit tests), read `timeseries`. -#}
+    {%- if is_incremental() and range.get('reaches_cold', true) is false -%}
+        {{- return(ref('samples')) -}}
+    {%- endif -%}
+    {{- return(ref('timeseries')) -}}
 {%- endmacro %}

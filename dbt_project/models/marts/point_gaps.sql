@@ -11,7 +11,7 @@
 -- and every open gap, then inserts the new rows. A point whose collect_interval changed is
 -- recomputed over its whole history.
 -- (refs used only by the incremental branch, declared for the DAG)
--- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('samples') }}, {{ ref('samples_5min') }}, {{ ref('samples_1d') }}
+-- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('samples') }}, {{ ref('timeseries') }}, {{ ref('samples_5min') }}, {{ ref('samples_1d') }}
 {{
     config(
         unique_key=['site', 'point', 'gap_start'],
@@ -78,7 +78,7 @@ before_in_bucket as (
 
     select b.site, b.point, max(s.ts) as ts
     from landed_bounds as b
-    inner join {{ ref('samples') }} as s
+    inner join {{ ace_raw_relation(range) }} as s
         on s.site = b.site and s.point = b.point
         and s.ts >= b.min_bucket and s.ts < b.min_ts
     group by b.site, b.point
@@ -112,7 +112,7 @@ after_in_bucket as (
 
     select b.site, b.point, min(s.ts) as ts
     from landed_bounds as b
-    inner join {{ ref('samples') }} as s
+    inner join {{ ace_raw_relation(range) }} as s
         on s.site = b.site and s.point = b.point
         and s.ts > b.max_ts and s.ts < b.max_bucket_end
     group by b.site, b.point
@@ -170,7 +170,7 @@ region_samples as (
     -- (joined to landed_bounds, not regions: the simpler build side lets DuckDB push the
     -- time range into the samples scan)
     select s.site, s.point, s.ts
-    from {{ ref('samples') }} as s
+    from {{ ace_raw_relation(range) }} as s
     inner join landed_bounds as b
         on s.site = b.site and s.point = b.point
         and s.ts >= b.min_ts and s.ts <= b.max_ts
@@ -183,7 +183,7 @@ region_samples as (
 
     union all
     select s.site, s.point, s.ts
-    from {{ ref('samples') }} as s
+    from {{ ace_raw_relation(range) }} as s
     semi join interval_changed
         on s.site = interval_changed.site and s.point = interval_changed.point
 
@@ -220,7 +220,7 @@ consecutive as (
         ts as gap_start,
         lead(ts) over (partition by site, point order by ts) as gap_end
 
-    from {{ 'region_samples' if is_incremental() else ref('samples') }}
+    from {{ 'region_samples' if is_incremental() else ace_raw_relation(range) }}
 
 ),
 

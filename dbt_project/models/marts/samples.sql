@@ -15,12 +15,7 @@
 
 {%- set range = ace_pending_range(['int_landed_files']) %}
 
-{%- set winner_order -%}
-    case when source = 'import' then 1 else 0 end desc,
-    extracted_at desc,
-    run_id desc,
-    value_raw desc nulls last
-{%- endset %}
+{%- set winner_order = ace_winner_order() %}
 
 with
 

@@ -1,8 +1,9 @@
 -- 5-minute buckets (UTC-aligned) of every point's samples. Incremental: the buckets touched
--- by the files landed since the last run are recomputed from `samples`; a point whose
+-- by the files landed since the last run are recomputed from the raw samples (`samples`,
+-- or `timeseries` when late data reaches the cold tier); a point whose
 -- collect_interval changed gets n_expected and coverage re-derived for all its buckets.
 -- (refs used only by the incremental branch, declared for the DAG)
--- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}
+-- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('samples') }}, {{ ref('timeseries') }}
 {{
     config(
         unique_key=['site', 'point', 'bucket_start'],
@@ -54,7 +55,7 @@ computed as (
         {{ ace_bucket_start('s.ts', 300) }} as bucket_start,
         {{ ace_sample_stats('s.value', 's.ts') }}
 
-    from {{ ref('samples') }} as s
+    from {{ ace_raw_relation(range) }} as s
     {%- if is_incremental() %}
     inner join touched
         on s.site = touched.site

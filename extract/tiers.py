@@ -1,0 +1,248 @@
+"""Hot and cold tiers: move raw samples older than ``hot_days`` from DuckDB to cold Parquet.
+
+Raw samples of the last ``hot_days`` days (dbt var ``hot_days``, default 20) live in the
+warehouse table ``samples``; older ones are moved by the main job, after ``dbt build``, to::
+
+    <lake>/cold/site=<site>/month=<YYYY-MM>/g<generation>-<random>.parquet
+
+one active file per (site, month), sorted by point then ts, zstd, large row groups, with the
+columns of ``samples`` (site comes from the path). Aggregates stay in DuckDB for all time.
+The view ``timeseries`` (dbt model) shows both tiers, each key exactly once.
+
+A move is crash-safe (docs/warehouse.md, "Hot and cold tiers"): in one DuckDB transaction
+it reads the rows to move, writes for every affected partition a NEW file holding the
+winner-merged union of the partition's active cold file and the moving rows (fsynced), then
+deletes the moved hot rows, retires the old files and registers the new ones in
+``cold_files``, raises ``cold_state.cold_until`` (and the constant macro ``cold_until()``
+the view ``timeseries`` filters with) and replaces the view ``cold_samples`` (the active file
+list), and commits. Before the commit nothing a reader sees has changed (new
+files are not in any view); after it the new files are the cold tier. Superseded files stay
+on disk for ``grace`` (24 h) because published snapshots and analysts' open sessions may
+still read them, and are deleted by a later move; files in ``cold/`` that the registry does
+not know (written by a move that crashed before its commit) are deleted by the next move.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .lake import fsync_dir
+from .warehouse import connect, has_table
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOT_DAYS = 20
+GRACE = timedelta(hours=24)
+ROW_GROUP_SIZE = 122_880  # DuckDB's own; about one point-month per group (see docs)
+COLUMNS = "site, point, ts, value, value_raw, source, extracted_at, run_id"
+FILE_COLUMNS = "point, ts, value, value_raw, source, extracted_at, run_id"
+WINNER_ORDER = ("case when source = 'import' then 1 else 0 end desc, extracted_at desc, "
+                "run_id desc, value_raw desc nulls last")
+
+EMPTY_COLD_VIEW = """
+select cast(null as varchar) as site, cast(null as varchar) as point,
+       cast(null as timestamp with time zone) as ts, cast(null as double) as value,
+       cast(null as varchar) as value_raw, cast(null as varchar) as source,
+       cast(null as timestamp with time zone) as extracted_at, cast(null as varchar) as run_id
+where false
+"""
+
+
+class SimulatedCrash(RuntimeError):
+    """Raised by the test hook ``crash_at`` to simulate a process dying mid-move."""
+
+
+@dataclass
+class MoveResult:
+    cold_until: datetime | None
+    moved_rows: int = 0
+    partitions: list[tuple[str, str]] = field(default_factory=list)
+    files_written: list[Path] = field(default_factory=list)
+    files_deleted: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def hot_days_setting() -> int:
+    """``ACE_HOT_DAYS``, else ``hot_days`` in ``DBT_VARS``, else the dbt var ``hot_days`` in
+    dbt_project.yml, else 20."""
+    env = os.environ.get("ACE_HOT_DAYS")
+    if env:
+        return int(env)
+    try:
+        import yaml  # type: ignore[import-untyped,unused-ignore]
+
+        dbt_vars = yaml.safe_load(os.environ.get("DBT_VARS", "").strip() or "{}")
+        if isinstance(dbt_vars, dict) and dbt_vars.get("hot_days") is not None:
+            return int(dbt_vars["hot_days"])
+        project = Path(__file__).resolve().parent.parent / "dbt_project" / "dbt_project.yml"
+        return int(yaml.safe_load(project.read_text())["vars"]["hot_days"])
+    except Exception:  # noqa: BLE001 - the documented default
+        return DEFAULT_HOT_DAYS
+
+
+def cold_boundary(now: datetime, hot_days: int) -> datetime:
+    """The start of the UTC day ``hot_days`` days before ``now``."""
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=hot_days)
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def cold_view_sql(paths: list[str]) -> str:
+    """The body of view ``cold_samples`` over the given active cold files."""
+    if not paths:
+        return EMPTY_COLD_VIEW
+    files = ", ".join(_sql_str(p) for p in sorted(paths))
+    return (f"select {COLUMNS} from read_parquet([{files}], hive_partitioning = true, "
+            "hive_types_autocast = false)")
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
+    """The single value a query returns."""
+    row = con.execute(sql, params or []).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def _cleanup(con: duckdb.DuckDBPyConnection, cold_dir: Path, now: datetime,
+             grace: timedelta) -> list[Path]:
+    """Delete orphan files (not registered) and superseded files past their grace period."""
+    deleted: list[Path] = []
+    known = {r[0] for r in con.execute("select path from cold_files").fetchall()}
+    if cold_dir.exists():
+        for f in cold_dir.glob("site=*/month=*/*"):
+            if f.is_file() and str(f) not in known:
+                f.unlink(missing_ok=True)  # written by a move that never committed
+                deleted.append(f)
+    expired = [r[0] for r in con.execute(
+        "select path from cold_files where not active and superseded_at < ?",
+        [now - grace]).fetchall()]
+    if expired:
+        # the registry forgets them first: a crash between the two leaves orphans, which
+        # the next move deletes
+        con.execute("delete from cold_files where not active and superseded_at < ?",
+                    [now - grace])
+        for name in expired:
+            Path(name).unlink(missing_ok=True)
+            deleted.append(Path(name))
+    return deleted
+
+
+def move_to_cold(warehouse_path: Path | str, lake_dir: Path | str, hot_days: int | None = None,
+                 now: datetime | None = None, *, grace: timedelta = GRACE,
+                 crash_at: str | None = None) -> MoveResult:
+    """Move the raw samples older than the cold boundary from ``samples`` to cold Parquet.
+
+    ``crash_at`` (tests only) raises :class:`SimulatedCrash` at ``"after_write"`` (new files
+    written, transaction not committed) or ``"after_commit"`` (committed, old files and
+    orphans not yet cleaned up).
+    """
+    t0 = datetime.now(UTC)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    hot_days = hot_days_setting() if hot_days is None else hot_days
+    cold_dir = (Path(lake_dir) / "cold").resolve()
+    con = connect(warehouse_path)
+    try:
+        if not has_table(con, "samples"):
+            log.info("tiers: no samples table yet, nothing to move")
+            return MoveResult(None)
+        if not has_table(con, "cold_state"):
+            raise RuntimeError("the warehouse has no cold_state table: run dbt build first "
+                               "(its on-run-start hook creates the cold tier's objects)")
+        result = MoveResult(None)
+        result.files_deleted += _cleanup(con, cold_dir, now, grace)
+
+        boundary = cold_boundary(now, hot_days)
+        con.execute("begin transaction")
+        try:
+            prev = _one(con, "select max(cold_until) from cold_state")
+            # the boundary never moves back (a larger hot_days keeps what is cold, cold)
+            until = max(boundary, prev) if prev is not None else boundary
+            result.cold_until = until
+            con.execute(f"""
+                create temp table moving as
+                select {COLUMNS}, strftime(ts, '%Y-%m') as month
+                from samples where ts < ?""", [until])
+            parts = con.execute(
+                "select site, month, count(*) from moving group by all order by all").fetchall()
+            generation = _one(con, "select coalesce(max(generation), 0) from cold_files") + 1
+            new_files: list[tuple[str, str, str, int]] = []
+            for site, month, _n in parts:
+                old = [r[0] for r in con.execute(
+                    "select path from cold_files where active and site = ? and month = ?",
+                    [site, month]).fetchall()]
+                directory = cold_dir / f"site={site}" / f"month={month}"
+                directory.mkdir(parents=True, exist_ok=True)
+                path = directory / f"g{generation:08d}-{secrets.token_hex(4)}.parquet"
+                old_rows = (
+                    f"select {COLUMNS}, 0 as tier from ({cold_view_sql(old)})" if old else
+                    f"select {COLUMNS}, 0 as tier from moving where false")
+                query = f"""
+                    select {FILE_COLUMNS} from (
+                        {old_rows}
+                        union all
+                        select {COLUMNS}, 1 as tier from moving
+                        where site = {_sql_str(site)} and month = {_sql_str(month)}
+                    )
+                    qualify row_number() over (
+                        partition by point, ts order by {WINNER_ORDER}, tier) = 1
+                    order by point, ts"""
+                con.execute(f"copy ({query}) to {_sql_str(str(path))} "
+                            f"(format parquet, compression zstd, row_group_size {ROW_GROUP_SIZE})")
+                with open(path, "rb") as f:
+                    os.fsync(f.fileno())
+                fsync_dir(directory)
+                n_rows = _one(con, f"select count(*) from read_parquet({_sql_str(str(path))})")
+                new_files.append((site, month, str(path), n_rows))
+                result.files_written.append(path)
+            result.partitions = [(s, m) for s, m, _ in parts]
+            if crash_at == "after_write":
+                raise SimulatedCrash("after_write")
+
+            result.moved_rows = _one(con, "select count(*) from moving")
+            con.execute("delete from samples where ts < ?", [until])
+            for site, month, new_path, n_rows in new_files:
+                con.execute(
+                    "update cold_files set active = false, superseded_at = ? "
+                    "where active and site = ? and month = ?", [now, site, month])
+                con.execute("insert into cold_files values (?, ?, ?, ?, ?, true, ?, null)",
+                            [site, month, new_path, generation, n_rows, now])
+            con.execute("delete from cold_state")
+            con.execute("insert into cold_state values (?)", [until])
+            active = [r[0] for r in con.execute(
+                "select path from cold_files where active").fetchall()]
+            con.execute(f"create or replace view cold_samples as {cold_view_sql(active)}")
+            # the same boundary as a constant for the view timeseries (macros/tiers.sql)
+            con.execute("create or replace macro cold_until() as "
+                        f"cast({_sql_str(until.isoformat())} as timestamp with time zone)")
+            con.execute("drop table moving")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        if crash_at == "after_commit":
+            raise SimulatedCrash("after_commit")
+        result.files_deleted += _cleanup(con, cold_dir, now, grace)
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    result.seconds = (datetime.now(UTC) - t0).total_seconds()
+    log.info("tiers: moved %d rows older than %s into %d partitions in %.2fs",
+             result.moved_rows, result.cold_until, len(result.partitions), result.seconds)
+    return result
+
+
+def describe(result: MoveResult) -> dict[str, Any]:
+    return {"cold_until": result.cold_until, "moved_rows": result.moved_rows,
+            "partitions": len(result.partitions), "files_written": len(result.files_written),
+            "files_deleted": len(result.files_deleted), "seconds": round(result.seconds, 2)}
