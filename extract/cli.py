@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from . import logs
+from . import logs, status
 from .client import FlightDeckClient
 from .config import ALLOWED_PAGE_SIZES, Settings, parse_duration, parse_instant
 from .errors import ConfigError, ExtractError, InputError, LockHeld
@@ -47,8 +47,18 @@ environment:
   EXTRACT_MAX_RETRIES      retries of a retriable failure (default 6)
   EXTRACT_BACKOFF_BASE     first back-off in seconds, doubled per retry (default 0.5)
   EXTRACT_BACKOFF_MAX      longest back-off in seconds (default 60)
+  EXTRACT_REPAIR_HORIZON   gaps younger than this are asked for again (default 7d)
+  EXTRACT_REPAIR_BACKOFF   first wait before a gap is asked again, doubled after each
+                           attempt (default 15m) ...
+  EXTRACT_REPAIR_BACKOFF_MAX  ... up to this (default 12h)
+  EXTRACT_REPAIR_MAX_SPAN  most gap windows re-read per site and run (default 2d)
+  ACE_HOT_DAYS             raw samples older than this many days move to the cold tier
+                           (default: the dbt var hot_days, 20)
+  REPORT_PATH              the data-quality report the main job writes
+                           (default: report/index.html)
 
-exit status: 0 ok, 1 some site or step failed, 2 bad configuration or input,
+exit status: 0 ok, 1 some site or step failed (the run's summary says what needs a
+person), 2 bad configuration or input,
 3 another run holds the lake's lock.
 """
 
@@ -165,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", type=int, default=3, help="snapshots kept (default 3)")
 
     for name, text in (
-        ("run", "the main job: sync every site, then build and test the warehouse"),
+        ("run", "the main job: sync every site, ask again for recent gaps, build and test "
+                "the warehouse, move old raw samples to the cold tier, publish the "
+                "analysts' snapshot, write the data-quality report"),
         ("demo", "run the main job against the local stand-in and show the results"),
     ):
         p = sub.add_parser(name, help=text, description=text + ". Without ACE_API_KEY "
@@ -174,7 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--until", type=_instant("--until"), metavar="INSTANT",
                        help="end of what is fetched (default: now)")
         p.add_argument("--skip-dbt", action="store_true", help="only sync")
+        p.add_argument("--no-repair", action="store_true",
+                       help="do not ask the API again for recent gaps (docs/operations.md)")
+        p.add_argument("--no-report", action="store_true",
+                       help="do not write the data-quality report")
         _common(p)
+    status.add_arguments(sub.add_parser("status", help=status.HELP))
     return parser
 
 
@@ -261,7 +278,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace, demo: bool = False) -> int:
     from .mainjob import main_job
-    return main_job(settings_from(args), until=args.until, skip_dbt=args.skip_dbt, demo=demo)
+    return main_job(settings_from(args), until=args.until, skip_dbt=args.skip_dbt, demo=demo,
+                    repair_gaps=not args.no_repair, report=not args.no_report)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "sync": cmd_sync, "backfill": cmd_backfill, "import": cmd_import,
         "simulate": cmd_simulate, "run": cmd_run, "sql": cmd_sql, "publish": cmd_publish,
-        "demo": lambda a: cmd_run(a, demo=True)}
+        "demo": lambda a: cmd_run(a, demo=True), "status": status.run}
     try:
         return handlers[args.command](args)
     except LockHeld as e:

@@ -115,6 +115,10 @@ class Settings:
     max_retries: int = 6
     backoff_base: float = 0.5
     backoff_max: float = 60.0
+    repair_horizon: timedelta = timedelta(days=7)
+    repair_backoff: timedelta = timedelta(minutes=15)
+    repair_backoff_max: timedelta = timedelta(hours=12)
+    repair_max_span: timedelta = timedelta(days=2)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -133,6 +137,10 @@ class Settings:
             max_retries=_int(env, "EXTRACT_MAX_RETRIES", 6),
             backoff_base=_float(env, "EXTRACT_BACKOFF_BASE", 0.5),
             backoff_max=_float(env, "EXTRACT_BACKOFF_MAX", 60.0),
+            repair_horizon=_dur(env, "EXTRACT_REPAIR_HORIZON", "7d"),
+            repair_backoff=_dur(env, "EXTRACT_REPAIR_BACKOFF", "15m"),
+            repair_backoff_max=_dur(env, "EXTRACT_REPAIR_BACKOFF_MAX", "12h"),
+            repair_max_span=_dur(env, "EXTRACT_REPAIR_MAX_SPAN", "2d"),
         )
         s.validate_tuning()
         return s

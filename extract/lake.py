@@ -112,6 +112,13 @@ class Lake:
     def run_path(self, run_id: str) -> Path:
         return self.root / "state" / "runs" / f"{run_id}.json"
 
+    def job_path(self, run_id: str) -> Path:
+        """The main job's summary (extract/mainjob.py), named by its sync's run id."""
+        return self.root / "state" / "jobs" / f"{run_id}.json"
+
+    def write_job(self, run_id: str, summary: dict[str, Any]) -> None:
+        atomic_write_json(self.job_path(run_id), summary)
+
     def remove_stale_temps(self) -> int:
         """Delete temporary files a crashed run left behind (call under the lock)."""
         n = 0

@@ -64,6 +64,7 @@ def test_readers_and_scheduled_runs_never_block_each_other(tmp_path: Path) -> No
     env.update(ACE_API_URL=server.url, ACE_API_KEY=TOKEN, LAKE_DIR=str(tmp_path / "lake"),
                WAREHOUSE_PATH=str(tmp_path / "wh.duckdb"),
                PUBLISHED_DIR=str(tmp_path / "published"), EXTRACT_SETTLE="0s",
+               REPORT_PATH=str(tmp_path / "report" / "index.html"),
                EXTRACT_INITIAL_HISTORY="6h", EXTRACT_MAX_RPS="1000")
     current = tmp_path / "published" / "current.duckdb"
     committed: list[list[float]] = []
