@@ -10,7 +10,9 @@ export DO_NOT_TRACK := 1
 export RUNTIME__DLTHUB_TELEMETRY := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run test lint docs bench sql clean
+.PHONY: help setup browser demo run test lint docs report status bench sql clean
+# root installs system packages directly; anyone else through sudo
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -26,10 +28,20 @@ setup: $(VENV)/.installed ## create .venv and install the project with its dev t
 demo: setup ## start the local API stand-in, run the main job end to end, show the data
 	$(PY) -m extract demo
 
-run: setup ## the main job: sync every site, then build the warehouse (needs ACE_API_KEY or runs against the stand-in)
+run: setup ## the main job: sync, gap repair, dbt build, cold-tier move, publish, report (stand-in without ACE_API_KEY)
 	$(PY) -m extract run
 
-test: setup ## run the whole test suite
+report: setup ## write the data-quality report (report/index.html) from the published snapshot
+	$(PY) -m extract.report --warehouse $(or $(PUBLISHED_DIR),published)/current.duckdb
+
+status: setup ## per-site checkpoints, lag, freshness, gaps, table sizes; exit status for monitoring
+	$(PY) -m extract status
+
+browser: ## install headless Chromium (Debian's chromium package) for the browser tests
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+
+test: setup browser ## run the whole test suite (installs what it needs first)
 	$(PY) -m pytest
 
 lint: setup ## ruff and mypy
@@ -39,14 +51,15 @@ lint: setup ## ruff and mypy
 docs: setup ## build the static dbt docs site (dbt_project/target/static_index.html)
 	$(DBT) docs generate --static $(DBT_ARGS)
 
-bench: setup ## extraction benchmark against dlt, warehouse incremental benchmark
+bench: setup ## extraction vs dlt, warehouse incremental builds, readers, analyst query latency
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/bench_extract.py
 	$(PY) bench/bench_warehouse.py
 	$(PY) bench/bench_readers.py
+	$(PY) bench/bench_queries.py
 
 sql: setup ## a read-only SQL session on the published warehouse (published/current.duckdb)
 	$(PY) -m extract sql
 
 clean: ## remove the venv, the demo lake and the warehouse
-	rm -rf $(VENV) lake warehouse.duckdb dbt_project/target dbt_project/logs
+	rm -rf $(VENV) lake warehouse.duckdb published report dbt_project/target dbt_project/logs
