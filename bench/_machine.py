@@ -6,10 +6,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
+from datetime import UTC, datetime
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 #: the packages whose versions decide the figures (missing ones are reported as absent)
@@ -118,6 +121,16 @@ def format_machine(m: dict[str, Any] | None = None) -> str:
         f"Packages: {pkgs}" + (f" (absent: {', '.join(missing)})" if missing else ""),
     ]
     return "\n".join(lines)
+
+
+def save_results(kind: str, doc: dict[str, Any]) -> Path:
+    """Write a benchmark's figures to ``bench/results/<kind>-<UTC timestamp>.json``."""
+    out_dir = Path(__file__).resolve().parent / "results"
+    out_dir.mkdir(exist_ok=True)
+    out = out_dir / f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    print(f"results: {out.relative_to(out_dir.parent.parent)}")
+    return out
 
 
 if __name__ == "__main__":

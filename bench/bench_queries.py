@@ -49,7 +49,7 @@ import duckdb
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from _machine import describe, format_machine  # noqa: E402
+from _machine import describe, format_machine, save_results  # noqa: E402
 from bench_warehouse import (  # noqa: E402
     ZONES,
     Catalogue,
@@ -264,18 +264,14 @@ def main(argv: list[str] | None = None) -> int:
         total = time.perf_counter() - t_start
         print(f"\n{args.runs} timed runs per question and side, after a warm-up; one held "
               f"session each; total {total:.0f}s")
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        out_dir = HERE / "results"
-        out_dir.mkdir(exist_ok=True)
-        out = out_dir / f"queries-{stamp}.json"
-        out.write_text(json.dumps({
-            "benchmark": "queries", "when": stamp, "args": vars(args), "machine": machine,
+        save_results("queries", {
+            "benchmark": "queries", "when": datetime.now(UTC).isoformat(),
+            "args": vars(args), "machine": machine,
             "history_end": end.isoformat(), "lake": {"landed_rows": st.landed_rows,
                                                      "files": st.files, "bytes": st.bytes},
             "tiers": {"hot_rows": hot_rows, "cold_rows": cold_rows, "move": moved},
             "rows": rows, "mismatches": mismatches, "total_seconds": total,
-        }, indent=2, default=str))
-        print(f"results: {out.relative_to(REPO)}")
+        })
         missed = [r for r in rows if not r["ok"]]
         return 1 if mismatches or (args.check and missed) else 0
     finally:

@@ -63,7 +63,7 @@ import pyarrow.parquet as pq
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from _machine import describe, format_machine  # noqa: E402
+from _machine import describe, format_machine, save_results  # noqa: E402
 
 from extract.lake import DICTIONARY_COLUMNS  # noqa: E402
 from extract.meta import POINT_SCHEMA, SITE_SCHEMA  # noqa: E402
@@ -832,9 +832,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ntotal {total:.0f}s")
 
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        out_dir = HERE / "results"
-        out_dir.mkdir(exist_ok=True)
-        out = out_dir / f"warehouse-{stamp}.json"
         doc = {
             "benchmark": "warehouse",
             "when": stamp,
@@ -858,8 +855,7 @@ def main(argv: list[str] | None = None) -> int:
             "runs": [asdict(r) for wh in whs.values() for r in wh.runs],
             "total_seconds": total,
         }
-        out.write_text(json.dumps(doc, indent=2, default=str))
-        print(f"results: {out.relative_to(REPO)}")
+        save_results("warehouse", doc)
         missed = [f for f in floors if not f["ok"]]
         return 1 if (args.check and missed) or failed_checks else 0
     finally:

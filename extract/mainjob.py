@@ -119,10 +119,15 @@ GapKey = tuple[str, str, datetime]
 
 
 def gap_snapshot(warehouse: Path) -> dict[GapKey, bool] | None:
-    """{(site, point, gap_start): is_open} of point_gaps; None before the first build."""
+    """{(site, point, gap_start): is_open} of point_gaps; None before the first build (or
+    when the file cannot be read: the summary's gap counts are then left out)."""
     if not warehouse.exists():
         return None
-    con = connect(warehouse)
+    try:
+        con = connect(warehouse)
+    except Exception as e:  # noqa: BLE001 - e.g. held by another process
+        log.warning("cannot read point_gaps from %s: %s", warehouse, e)
+        return None
     try:
         if not has_table(con, "point_gaps"):
             return None
@@ -130,6 +135,23 @@ def gap_snapshot(warehouse: Path) -> dict[GapKey, bool] | None:
     finally:
         con.close()
     return {(s, p, g): bool(o) for s, p, g, o in rows}
+
+
+def _silent(gaps: dict[GapKey, bool]) -> set[tuple[str, str]]:
+    """The points with an open gap (silent up to the build's as_of)."""
+    return {(site, point) for (site, point, _), is_open in gaps.items() if is_open}
+
+
+def gap_changes(before: dict[GapKey, bool], after: dict[GapKey, bool]) -> tuple[int, int, int]:
+    """(new, closed, filled) between two gap snapshots. An open gap is counted per point
+    (its gap_start, the point's last sample, moves while the point lags): new = closed gaps
+    that appeared + points that fell silent; closed = points that reported again; filled =
+    closed gaps that disappeared or changed (late data fell into them)."""
+    closed_before = {k for k, is_open in before.items() if not is_open}
+    closed_after = {k for k, is_open in after.items() if not is_open}
+    silent_before, silent_after = _silent(before), _silent(after)
+    new = len(closed_after - closed_before) + len(silent_after - silent_before)
+    return new, len(silent_before - silent_after), len(closed_before - closed_after)
 
 
 def late_samples(warehouse: Path, run_ids: list[str],
@@ -255,11 +277,16 @@ def main_job(settings: Settings, *, until: datetime | None = None, skip_dbt: boo
         if repair_gaps and not skip_dbt:
             from .repair import repair
 
-            rep = repair(settings, client, wh, now=until)
-            job.repair = rep.as_dict()
-            run_ids.append(rep.run_id)
-            for site in rep.failed_sites:
-                job.warnings.append(f"gap repair failed for {site} (retried next run)")
+            try:
+                rep = repair(settings, client, wh, now=until)
+            except Exception as e:  # noqa: BLE001 - repair is best effort; the build goes on
+                log.exception("gap repair failed")
+                job.warnings.append(f"gap repair: {type(e).__name__}: {e} (retried next run)")
+            else:
+                job.repair = rep.as_dict()
+                run_ids.append(rep.run_id)
+                for site in rep.failed_sites:
+                    job.warnings.append(f"gap repair failed for {site} (retried next run)")
             t = step("repair", t)
     totals = summary.totals
     job.landed, job.quarantined = totals.landed, totals.quarantined
@@ -291,15 +318,8 @@ def main_job(settings: Settings, *, until: datetime | None = None, skip_dbt: boo
         with contextlib.suppress(Exception):  # a failed build may leave no samples table
             job.late_merged = late_samples(wh, run_ids, checkpoints)
         after = gap_snapshot(wh) or {}
-        if before is not None:
-            job.gaps_new = len(after.keys() - before.keys())
-            job.gaps_closed = sum(1 for k, was_open in before.items()
-                                  if was_open and k in after and not after[k])
-            job.gaps_filled = sum(1 for k, was_open in before.items()
-                                  if not was_open and k not in after)
-        else:
-            job.gaps_new = len(after)
-        job.gaps_open = sum(1 for is_open in after.values() if is_open)
+        job.gaps_new, job.gaps_closed, job.gaps_filled = gap_changes(before or {}, after)
+        job.gaps_open = len(_silent(after))
         if build.ok:
             # raw samples older than hot_days go to cold Parquet (docs/warehouse.md, "Hot
             # and cold tiers"); a failed move leaves the previous, consistent state
@@ -311,8 +331,11 @@ def main_job(settings: Settings, *, until: datetime | None = None, skip_dbt: boo
                 log.exception("moving samples to the cold tier failed")
                 job.fail(f"cold-tier move: {type(e).__name__}: {e}")
             t = step("cold tier", t)
-            published = publish(wh, summary.run_id)
-            job.published = str(published.path)
+            try:
+                job.published = str(publish(wh, summary.run_id).path)
+            except Exception as e:
+                log.exception("publishing the snapshot failed")
+                job.fail(f"publish: {type(e).__name__}: {e} (analysts keep the previous one)")
             t = step("publish", t)
         if report and job.published:
             # from the snapshot just published (this process's dbt connection holds the

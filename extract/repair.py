@@ -10,9 +10,11 @@ like any re-read (only new or changed samples, ``source`` = ``realtime``) and fl
 the warehouse's normal incremental path; a filled gap disappears from ``point_gaps`` at the
 next build.
 
-Each tracked gap is asked again after ``EXTRACT_REPAIR_BACKOFF`` (15 min), then after twice
-that, and so on, capped at ``EXTRACT_REPAIR_BACKOFF_MAX`` (12 h). A closed gap whose end is
-older than the horizon and still empty is marked ``final`` and never asked again. Gaps of one
+A gap is first asked again ``EXTRACT_REPAIR_BACKOFF`` (15 min) after a run first saw it;
+after attempt n the wait is backoff x 2^(n-1) (15 min, 15 min, 30 min, 1 h ...), capped at
+``EXTRACT_REPAIR_BACKOFF_MAX`` (12 h). A closed gap whose end is older than the horizon and
+still empty, and an open gap of a point silent since before the horizon, are marked
+``final`` and never asked again. Gaps of one
 site due in the same run are merged into as few windows as possible, at most
 ``EXTRACT_REPAIR_MAX_SPAN`` (2 days) of windows per site and run (the newest first; the rest
 wait for the next run).
@@ -162,13 +164,15 @@ def plan_site(settings: Settings, entries: dict[str, dict[str, Any]], gaps: list
     due: list[tuple[datetime, datetime, str]] = []
     for key, gap in current.items():
         entry = entries.get(key)
-        if gap.gap_end is not None and gap.gap_end < horizon_start:
-            # older than the horizon: final if we were still waiting for it, else not ours
+        # older than the horizon (an open gap: a point silent since before it)
+        too_old = (gap.gap_end if gap.gap_end is not None else gap.gap_start) < horizon_start
+        if too_old:
+            # final if we were still waiting for it, else never ours
             if entry is not None and entry["status"] == "pending":
                 entry.update(status="final", final_at=_iso(now), next_attempt=None)
                 summary.finalized += 1
             forget_before = now - KEEP_FINAL_HORIZONS * settings.repair_horizon
-            if entry is not None and gap.gap_end < forget_before:
+            if entry is not None and gap.gap_end is not None and gap.gap_end < forget_before:
                 del entries[key]
             continue
         if entry is None:
@@ -190,15 +194,18 @@ def plan_site(settings: Settings, entries: dict[str, dict[str, Any]], gaps: list
         if end is None or end <= start:
             continue  # an open gap the sync's own look-back still covers
         due.append((start, end, key))
-    # newest first, up to the span cap
+    # newest first, up to the span cap (a gap longer than the cap alone: its newest part)
     due.sort(key=lambda d: d[1], reverse=True)
+    cap = settings.repair_max_span
     chosen: list[tuple[datetime, datetime, str]] = []
-    for item in due:
-        windows = merge_windows([(a, b) for a, b, _ in chosen + [item]])
-        if chosen and sum((b - a for a, b in windows), timedelta()) > settings.repair_max_span:
+    for start, end, key in due:
+        if not chosen and end - start > cap:
+            start = end - cap
+        windows = merge_windows([(a, b) for a, b, _ in chosen] + [(start, end)])
+        if sum((b - a for a, b in windows), timedelta()) > cap:
             summary.deferred += 1
             continue
-        chosen.append(item)
+        chosen.append((start, end, key))
     return merge_windows([(a, b) for a, b, _ in chosen]), [k for _, _, k in chosen]
 
 

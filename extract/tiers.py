@@ -18,8 +18,10 @@ the view ``timeseries`` filters with) and replaces the view ``cold_samples`` (th
 list), and commits. Before the commit nothing a reader sees has changed (new
 files are not in any view); after it the new files are the cold tier. Superseded files stay
 on disk for ``grace`` (24 h) because published snapshots and analysts' open sessions may
-still read them, and are deleted by a later move; files in ``cold/`` that the registry does
-not know (written by a move that crashed before its commit) are deleted by the next move.
+still read them, and are deleted by a later move. Before writing anything a move commits
+its planned file names to ``cold_pending``; a planned file that never got registered (its
+move crashed before the commit) is deleted by the next move. Files in ``cold/`` that this
+warehouse never planned are left alone.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 
 import duckdb
 
+from .errors import ConfigError
 from .lake import fsync_dir
 from .warehouse import connect, has_table
 
@@ -73,19 +76,35 @@ class MoveResult:
 def hot_days_setting() -> int:
     """``ACE_HOT_DAYS``, else ``hot_days`` in ``DBT_VARS``, else the dbt var ``hot_days`` in
     dbt_project.yml, else 20."""
-    env = os.environ.get("ACE_HOT_DAYS")
-    if env:
-        return int(env)
-    try:
-        import yaml  # type: ignore[import-untyped,unused-ignore]
+    import yaml  # type: ignore[import-untyped,unused-ignore]
 
+    env = os.environ.get("ACE_HOT_DAYS", "").strip()
+    if env:
+        return _valid_hot_days(env, "ACE_HOT_DAYS")
+    try:
         dbt_vars = yaml.safe_load(os.environ.get("DBT_VARS", "").strip() or "{}")
-        if isinstance(dbt_vars, dict) and dbt_vars.get("hot_days") is not None:
-            return int(dbt_vars["hot_days"])
-        project = Path(__file__).resolve().parent.parent / "dbt_project" / "dbt_project.yml"
-        return int(yaml.safe_load(project.read_text())["vars"]["hot_days"])
-    except Exception:  # noqa: BLE001 - the documented default
+    except yaml.YAMLError as e:
+        raise ConfigError(f"DBT_VARS is not valid YAML/JSON: {e}") from None
+    if isinstance(dbt_vars, dict) and dbt_vars.get("hot_days") is not None:
+        return _valid_hot_days(dbt_vars["hot_days"], "hot_days in DBT_VARS")
+    project = Path(__file__).resolve().parent.parent / "dbt_project" / "dbt_project.yml"
+    try:
+        value = yaml.safe_load(project.read_text())["vars"]["hot_days"]
+    except (OSError, KeyError, TypeError):
         return DEFAULT_HOT_DAYS
+    return _valid_hot_days(value, "hot_days in dbt_project.yml")
+
+
+def _valid_hot_days(value: object, what: str) -> int:
+    """A whole number of days >= 1 (the boundary never moves back, so a wrong value would
+    move recent data to the cold tier for good)."""
+    try:
+        days = int(str(value))
+    except ValueError:
+        raise ConfigError(f"{what}: {value!r} is not a whole number of days") from None
+    if days < 1:
+        raise ConfigError(f"{what}: must be at least 1 day, got {days}")
+    return days
 
 
 def cold_boundary(now: datetime, hot_days: int) -> datetime:
@@ -114,27 +133,26 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = No
     return row[0]
 
 
-def _cleanup(con: duckdb.DuckDBPyConnection, cold_dir: Path, now: datetime,
-             grace: timedelta) -> list[Path]:
-    """Delete orphan files (not registered) and superseded files past their grace period."""
+def _cleanup(con: duckdb.DuckDBPyConnection, now: datetime, grace: timedelta) -> list[Path]:
+    """Delete this warehouse's orphan files (planned in ``cold_pending`` by a move that did
+    not commit) and its superseded files past their grace period. Files in ``cold/`` this
+    warehouse never planned are left alone (another warehouse on the same lake owns them)."""
     deleted: list[Path] = []
-    known = {r[0] for r in con.execute("select path from cold_files").fetchall()}
-    if cold_dir.exists():
-        for f in cold_dir.glob("site=*/month=*/*"):
-            if f.is_file() and str(f) not in known:
-                f.unlink(missing_ok=True)  # written by a move that never committed
-                deleted.append(f)
+    orphans = [r[0] for r in con.execute(
+        "select path from cold_pending anti join cold_files using (path)").fetchall()]
+    for name in orphans:
+        Path(name).unlink(missing_ok=True)  # written by a move that never committed
+        deleted.append(Path(name))
+    con.execute("delete from cold_pending")
     expired = [r[0] for r in con.execute(
         "select path from cold_files where not active and superseded_at < ?",
         [now - grace]).fetchall()]
-    if expired:
-        # the registry forgets them first: a crash between the two leaves orphans, which
-        # the next move deletes
-        con.execute("delete from cold_files where not active and superseded_at < ?",
-                    [now - grace])
-        for name in expired:
-            Path(name).unlink(missing_ok=True)
-            deleted.append(Path(name))
+    for name in expired:
+        # the file first, its (inactive, unread) registry row second: a crash in between
+        # leaves a row whose file is gone, which the next clean-up removes
+        Path(name).unlink(missing_ok=True)
+        con.execute("delete from cold_files where path = ?", [name])
+        deleted.append(Path(name))
     return deleted
 
 
@@ -160,30 +178,45 @@ def move_to_cold(warehouse_path: Path | str, lake_dir: Path | str, hot_days: int
             raise RuntimeError("the warehouse has no cold_state table: run dbt build first "
                                "(its on-run-start hook creates the cold tier's objects)")
         result = MoveResult(None)
-        result.files_deleted += _cleanup(con, cold_dir, now, grace)
+        result.files_deleted += _cleanup(con, now, grace)
 
         boundary = cold_boundary(now, hot_days)
+        prev = _one(con, "select max(cold_until) from cold_state")
+        # the boundary never moves back (a larger hot_days keeps what is cold, cold)
+        until = max(boundary, prev) if prev is not None else boundary
+        result.cold_until = until
+        # the plan, committed before any file is written: the new file of each partition
+        # goes into cold_pending, so that a crash leaves orphans this warehouse knows
+        generation = _one(con, "select coalesce(max(generation), 0) from cold_files") + 1
+        plan: dict[tuple[str, str], Path] = {}
+        for site, month in con.execute(
+                "select distinct site, strftime(ts, '%Y-%m') from samples where ts < ? "
+                "order by all", [until]).fetchall():
+            directory = cold_dir / f"site={site}" / f"month={month}"
+            plan[(site, month)] = directory / f"g{generation:08d}-{secrets.token_hex(4)}.parquet"
+        if plan:
+            con.executemany("insert into cold_pending values (?, ?)",
+                            [[str(p), now] for p in plan.values()])
+
         con.execute("begin transaction")
         try:
-            prev = _one(con, "select max(cold_until) from cold_state")
-            # the boundary never moves back (a larger hot_days keeps what is cold, cold)
-            until = max(boundary, prev) if prev is not None else boundary
-            result.cold_until = until
             con.execute(f"""
                 create temp table moving as
                 select {COLUMNS}, strftime(ts, '%Y-%m') as month
                 from samples where ts < ?""", [until])
             parts = con.execute(
                 "select site, month, count(*) from moving group by all order by all").fetchall()
-            generation = _one(con, "select coalesce(max(generation), 0) from cold_files") + 1
+            unplanned = [(s, m) for s, m, _ in parts if (s, m) not in plan]
+            if unplanned:  # the main job is the only writer: samples cannot change here
+                raise RuntimeError(f"samples changed during the move: {unplanned}")
             new_files: list[tuple[str, str, str, int]] = []
             for site, month, _n in parts:
                 old = [r[0] for r in con.execute(
                     "select path from cold_files where active and site = ? and month = ?",
                     [site, month]).fetchall()]
-                directory = cold_dir / f"site={site}" / f"month={month}"
+                path = plan[(site, month)]
+                directory = path.parent
                 directory.mkdir(parents=True, exist_ok=True)
-                path = directory / f"g{generation:08d}-{secrets.token_hex(4)}.parquet"
                 old_rows = (
                     f"select {COLUMNS}, 0 as tier from ({cold_view_sql(old)})" if old else
                     f"select {COLUMNS}, 0 as tier from moving where false")
@@ -226,13 +259,14 @@ def move_to_cold(warehouse_path: Path | str, lake_dir: Path | str, hot_days: int
             con.execute("create or replace macro cold_until() as "
                         f"cast({_sql_str(until.isoformat())} as timestamp with time zone)")
             con.execute("drop table moving")
+            con.execute("delete from cold_pending")  # all registered now
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
             raise
         if crash_at == "after_commit":
             raise SimulatedCrash("after_commit")
-        result.files_deleted += _cleanup(con, cold_dir, now, grace)
+        result.files_deleted += _cleanup(con, now, grace)
         con.execute("checkpoint")
     finally:
         con.close()

@@ -101,6 +101,11 @@ def test_timeseries_across_moves_crashes_and_late_data(tmp_path: Path, dbt_targe
         meta = duckdb.sql(f"select distinct compression from parquet_metadata('{f}')").fetchall()
         assert meta == [("ZSTD",)], meta
 
+    # a file this warehouse never planned (another warehouse on the same lake) is not touched
+    foreign = cold / "site=elsewhere" / "month=2025-10" / "g00000001-foreign.parquet"
+    foreign.parent.mkdir(parents=True)
+    foreign.write_bytes(files[0].read_bytes())
+
     # 3. a day later, a move that dies after writing its files, before its commit
     now2 = now1 + timedelta(days=1)
     lake.land(_samples(now1, now2, 2), source="realtime", extracted_at=now2)
@@ -110,6 +115,8 @@ def test_timeseries_across_moves_crashes_and_late_data(tmp_path: Path, dbt_targe
         move_to_cold(wh, lake.root, 20, now2, crash_at="after_write")
     orphans = set(cold.rglob("*.parquet")) - before
     assert orphans, "the crashed move wrote its files"
+    planned = {Path(p) for (p,) in raw_query(wh, "select path from cold_pending")}
+    assert orphans == planned  # committed as the plan before they were written
     assert _cold_until(wh) == res.cold_until
     _check(wh, lake, cfg, "after a crash before the commit")
 
@@ -117,7 +124,9 @@ def test_timeseries_across_moves_crashes_and_late_data(tmp_path: Path, dbt_targe
     with pytest.raises(SimulatedCrash):
         move_to_cold(wh, lake.root, 20, now2, crash_at="after_commit")
     assert _cold_until(wh) == datetime(2025, 10, 26, tzinfo=UTC)
-    assert not any(o.exists() for o in orphans)  # a move first deletes unregistered files
+    assert not any(o.exists() for o in orphans)  # a move first deletes its planned orphans
+    assert foreign.exists()
+    assert raw_query(wh, "select count(*) from cold_pending")[0][0] == 0
     _check(wh, lake, cfg, "after a crash after the commit")
 
     # the next move has nothing to move; superseded files are kept for the grace period
@@ -170,6 +179,8 @@ def test_timeseries_across_moves_crashes_and_late_data(tmp_path: Path, dbt_targe
     # only the files this move superseded are kept (for the grace period)
     assert raw_query(wh, "select distinct superseded_at from cold_files where not active") == [
         (now4,)]
+    assert foreign.exists()
+    foreign.unlink()
     registered = {Path(p) for (p,) in raw_query(wh, "select path from cold_files")}
     assert set(cold.rglob("*.parquet")) == registered
     _check(wh, lake, cfg, "after the grace period")

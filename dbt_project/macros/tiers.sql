@@ -4,6 +4,8 @@
     are its state, created empty (on-run-start) so that `timeseries` can always be built:
       cold_files     the registry of cold files (only active ones are read)
       cold_state     one row: cold_until, every cold row has ts < cold_until
+      cold_pending   the files a move is about to write (committed before writing them), so
+                     that a crash leaves orphans the next move can tell from other files
       cold_until()   a macro returning the same instant as a constant (so that a filter
                      `ts >= cold_until()` is folded and prunes the scan of `samples`)
       cold_samples   a view over the active cold files; extract/tiers.py replaces it in the
@@ -24,6 +26,10 @@
     );
     create table if not exists {{ target.schema }}.cold_state (
         cold_until timestamp with time zone not null
+    );
+    create table if not exists {{ target.schema }}.cold_pending (
+        path varchar not null,
+        planned_at timestamp with time zone not null
     );
     create view if not exists {{ target.schema }}.cold_samples as
         select
