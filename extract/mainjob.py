@@ -227,7 +227,8 @@ class JobSummary:
                          f"tracking {r.get('tracked', 0)}, {r.get('finalized', 0)} marked final"
                          + (f" ({r['skipped']})" if r.get("skipped") else ""))
         lines.append(f"  gaps             {self.gaps_new} new, {self.gaps_closed} closed, "
-                     f"{self.gaps_filled} filled; {self.gaps_open} points silent now")
+                     f"{self.gaps_filled} filled; {self.gaps_open} "
+                     f"{'point' if self.gaps_open == 1 else 'points'} silent now")
         if self.tests:
             counts = ", ".join(f"{n} {k}" for k, n in sorted(self.tests.items()))
             lines.append(f"  dbt tests        {counts}")
@@ -346,7 +347,7 @@ def main_job(settings: Settings, *, until: datetime | None = None, skip_dbt: boo
     Lake(settings.lake).write_job(job.run_id, job.as_dict())
     print(job.render())
     if demo and job.ok:
-        _show(settings.lake)
+        _show(settings.lake, job)
     return 0 if job.ok else 1
 
 
@@ -368,21 +369,27 @@ def _write_report(wh: Path, job: JobSummary, as_of: datetime | None) -> str | No
     return str(out)
 
 
-def _show(lake: Path) -> None:
+def _show(lake: Path, job: JobSummary) -> None:
     snap = current_snapshot().resolve().parent / "current.duckdb"
     w = sys.stdout.write
     w(f"\nraw Parquet landing:  {lake.resolve()}/raw/site=*/date=*/*.parquet\n")
     w(f"warehouse (build):    {warehouse_path()}\n")
-    w(f"for analysts:         {snap}  (read-only snapshot of the last good build)\n\n")
-    w("try `make sql`, or any DuckDB client opened read-only on that file:\n")
+    w(f"for analysts:         {snap}  (read-only snapshot of the last good build)\n")
+    if job.report:
+        w(f"data-quality report:  file://{job.report}\n")
+    w("\ntry `make sql`, or any DuckDB client opened read-only on that file:\n")
     examples = [
         "select site, count(*) as points from points group by site",
-        "select site, point, count(*) as n, min(ts), max(ts) from samples "
+        "select site, point, count(*) as n, min(ts), max(ts) from timeseries "
         "group by all order by n desc limit 5",
         "select * from samples_1h order by bucket_start desc limit 5",
+        "select * from series('acme_hq', 'acme/acme_hq/weather/temp', "
+        "now() - interval 1 day, now(), max_points := 100)",
+        "select * from find_points(pattern := 'weather')",
         "select * from point_gaps order by duration desc limit 5",
         "select * from data_quality_daily order by quality_score limit 5",
     ]
     for q in examples:
         w(f"  {q};\n")
-    w("\n  .venv/bin/python -m extract sql -c \"select count(*) from samples\"\n")
+    w("\n  .venv/bin/python -m extract sql -c \"select count(*) from timeseries\"\n")
+    w("  make status    # per-site lag, freshness and gaps\n")
