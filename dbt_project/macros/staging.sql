@@ -32,7 +32,12 @@
     -#}
     {%- if is_incremental() and range.get('raw_files') is not none -%}
         {%- if range.raw_files | length == 0 -%}
-        (select * from {{ ref('stg_ace__samples') }} where false)
+        {#- no file: an empty relation of the same columns, without binding the view (which
+            would list every file of the lake) -#}
+        (
+            select {{ ace_raw_samples_columns() }}
+            from ({{ ace_empty_source_select('ace', 'raw_samples') }}) as no_files
+        )
         {%- else -%}
         (
             select {{ ace_raw_samples_columns() }}
