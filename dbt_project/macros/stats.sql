@@ -60,3 +60,49 @@
     {{ stats }}.n / (cast({{ bucket_seconds }} as double) / {{ interval_seconds }}) as coverage,
     {{ stats }}.m2
 {%- endmacro %}
+
+
+{% macro ace_stats_with_rederived(bucket_column) -%}
+    {#- The CTE `stats` of an aggregate model: the statistics of the buckets it recomputed
+        (CTE `computed`), and in an incremental run also the held buckets of points whose
+        collect_interval changed (CTE `interval_changed`) that were not recomputed (CTE
+        `touched`): same samples, so their statistics are kept and only n_expected and
+        coverage are derived again downstream. bucket_column: the bucket key besides
+        (site, point). -#}
+{%- if is_incremental() %}
+
+rederived as (
+
+    select
+        held.site, held.point, held.{{ bucket_column }},
+        held.n, held.n_total, held.sum, held.min, held.max,
+        held.first_value, held.last_value, held.first_ts, held.last_ts, held.m2
+
+    from {{ this }} as held
+    semi join interval_changed
+        on held.site = interval_changed.site and held.point = interval_changed.point
+    anti join touched
+        on held.site = touched.site
+        and held.point = touched.point
+        and held.{{ bucket_column }} = touched.{{ bucket_column }}
+
+),
+
+stats as (
+
+    select * from computed
+    union all by name
+    select * from rederived
+
+),
+
+{%- else %}
+
+stats as (
+
+    select * from computed
+
+),
+
+{%- endif %}
+{%- endmacro %}

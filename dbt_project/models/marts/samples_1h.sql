@@ -101,42 +101,7 @@ computed as (
 
 ),
 
-{%- if is_incremental() %}
-
-rederived as (
-
-    select
-        held.site, held.point, held.bucket_start,
-        held.n, held.n_total, held.sum, held.min, held.max,
-        held.first_value, held.last_value, held.first_ts, held.last_ts, held.m2
-
-    from {{ this }} as held
-    semi join interval_changed
-        on held.site = interval_changed.site and held.point = interval_changed.point
-    anti join touched
-        on held.site = touched.site
-        and held.point = touched.point
-        and held.bucket_start = touched.bucket_start
-
-),
-
-stats as (
-
-    select * from computed
-    union all by name
-    select * from rederived
-
-),
-
-{%- else %}
-
-stats as (
-
-    select * from computed
-
-),
-
-{%- endif %}
+{{ ace_stats_with_rederived('bucket_start') }}
 
 final as (
 
