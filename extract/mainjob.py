@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from .client import FlightDeckClient
 from .config import Secret, Settings
 from .errors import ConfigError
@@ -115,12 +117,10 @@ def report_path() -> Path:
     return Path(os.environ.get("REPORT_PATH") or "report/index.html").resolve()
 
 
-GapKey = tuple[str, str, datetime]
-
-
-def gap_snapshot(warehouse: Path) -> dict[GapKey, bool] | None:
-    """{(site, point, gap_start): is_open} of point_gaps; None before the first build (or
-    when the file cannot be read: the summary's gap counts are then left out)."""
+def gap_snapshot(warehouse: Path) -> pa.Table | None:
+    """point_gaps' keys and is_open, as Arrow (columnar: the table grows with history, and
+    the main job reads it twice a run); None before the first build, or when the file
+    cannot be read (the summary's gap counts are then left out)."""
     if not warehouse.exists():
         return None
     try:
@@ -131,27 +131,41 @@ def gap_snapshot(warehouse: Path) -> dict[GapKey, bool] | None:
     try:
         if not has_table(con, "point_gaps"):
             return None
-        rows = con.execute("select site, point, gap_start, is_open from point_gaps").fetchall()
+        return con.execute(
+            "select site, point, gap_start, is_open from point_gaps").fetch_arrow_table()
     finally:
         con.close()
-    return {(s, p, g): bool(o) for s, p, g, o in rows}
 
 
-def _silent(gaps: dict[GapKey, bool]) -> set[tuple[str, str]]:
-    """The points with an open gap (silent up to the build's as_of)."""
-    return {(site, point) for (site, point, _), is_open in gaps.items() if is_open}
+GAP_CHANGES_SQL = """
+with
+closed_before as (select site, point, gap_start from before where not is_open),
+closed_after as (select site, point, gap_start from after where not is_open),
+silent_before as (select distinct site, point from before where is_open),
+silent_after as (select distinct site, point from after where is_open)
+select
+    (select count(*) from (select * from closed_after except select * from closed_before))
+    + (select count(*) from (select * from silent_after except select * from silent_before))
+        as new,
+    (select count(*) from (select * from silent_before except select * from silent_after))
+        as closed,
+    (select count(*) from (select * from closed_before except select * from closed_after))
+        as filled,
+    (select count(*) from silent_after) as silent
+"""
 
 
-def gap_changes(before: dict[GapKey, bool], after: dict[GapKey, bool]) -> tuple[int, int, int]:
-    """(new, closed, filled) between two gap snapshots. An open gap is counted per point
-    (its gap_start, the point's last sample, moves while the point lags): new = closed gaps
-    that appeared + points that fell silent; closed = points that reported again; filled =
-    closed gaps that disappeared or changed (late data fell into them)."""
-    closed_before = {k for k, is_open in before.items() if not is_open}
-    closed_after = {k for k, is_open in after.items() if not is_open}
-    silent_before, silent_after = _silent(before), _silent(after)
-    new = len(closed_after - closed_before) + len(silent_after - silent_before)
-    return new, len(silent_before - silent_after), len(closed_before - closed_after)
+def gap_changes(before: pa.Table | None, after: pa.Table) -> tuple[int, int, int, int]:
+    """(new, closed, filled, silent) between two gap snapshots. An open gap is counted per
+    point (its gap_start, the point's last sample, moves while the point lags): new = closed
+    gaps that appeared + points that fell silent; closed = points that reported again;
+    filled = closed gaps that disappeared or changed (late data fell into them); silent =
+    points with an open gap after."""
+    from .parsing import query
+
+    before = after.slice(0, 0) if before is None else before
+    row = query(GAP_CHANGES_SQL, before=before, after=after).to_pylist()[0]
+    return int(row["new"]), int(row["closed"]), int(row["filled"]), int(row["silent"])
 
 
 def late_samples(warehouse: Path, run_ids: list[str],
@@ -318,9 +332,10 @@ def main_job(settings: Settings, *, until: datetime | None = None, skip_dbt: boo
                        for s in summary.sites if s.checkpoint_before}
         with contextlib.suppress(Exception):  # a failed build may leave no samples table
             job.late_merged = late_samples(wh, run_ids, checkpoints)
-        after = gap_snapshot(wh) or {}
-        job.gaps_new, job.gaps_closed, job.gaps_filled = gap_changes(before or {}, after)
-        job.gaps_open = len(_silent(after))
+        after = gap_snapshot(wh)
+        if after is not None:
+            (job.gaps_new, job.gaps_closed, job.gaps_filled,
+             job.gaps_open) = gap_changes(before, after)
         if build.ok:
             # raw samples older than hot_days go to cold Parquet (docs/warehouse.md, "Hot
             # and cold tiers"); a failed move leaves the previous, consistent state

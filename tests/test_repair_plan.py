@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
+
 from extract.config import Settings
 from extract.mainjob import gap_changes
 from extract.repair import Gap, RepairSummary, _backoff, merge_windows, plan_site
@@ -122,5 +124,15 @@ def test_main_job_gap_counts_per_point_for_open_gaps() -> None:
              ("s", "c", t - 3 * H): False,           # closed now
              ("s", "d", t - 4 * H): False,           # a new gap
              ("s", "e", t - H): True}                # newly silent
-    new, closed, filled = gap_changes(before, after)
+    def table(gaps: dict[tuple[str, str, datetime], bool]) -> pa.Table:
+        keys = list(gaps)
+        return pa.table({"site": [k[0] for k in keys], "point": [k[1] for k in keys],
+                         "gap_start": pa.array([k[2] for k in keys],
+                                               pa.timestamp("us", tz="UTC")),
+                         "is_open": list(gaps.values())})
+
+    new, closed, filled, silent = gap_changes(table(before), table(after))
     assert (new, closed, filled) == (3, 1, 1)  # c's closed gap and d's, e silent; c; a
+    assert silent == 2  # b and e
+    # before the first build every gap is new
+    assert gap_changes(None, table(after)) == (4, 0, 0, 2)
