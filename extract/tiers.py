@@ -50,15 +50,6 @@ FILE_COLUMNS = "point, ts, value, value_raw, source, extracted_at, run_id"
 WINNER_ORDER = ("case when source = 'import' then 1 else 0 end desc, extracted_at desc, "
                 "run_id desc, value_raw desc nulls last")
 
-EMPTY_COLD_VIEW = """
-select cast(null as varchar) as site, cast(null as varchar) as point,
-       cast(null as timestamp with time zone) as ts, cast(null as double) as value,
-       cast(null as varchar) as value_raw, cast(null as varchar) as source,
-       cast(null as timestamp with time zone) as extracted_at, cast(null as varchar) as run_id
-where false
-"""
-
-
 class SimulatedCrash(RuntimeError):
     """Raised by the test hook ``crash_at`` to simulate a process dying mid-move."""
 
@@ -118,9 +109,8 @@ def _sql_str(text: str) -> str:
 
 
 def cold_view_sql(paths: list[str]) -> str:
-    """The body of view ``cold_samples`` over the given active cold files."""
-    if not paths:
-        return EMPTY_COLD_VIEW
+    """The body of view ``cold_samples`` over the given (non-empty) active cold files; with
+    none, the view is the empty one dbt's on-run-start hook made (macros/tiers.sql)."""
     files = ", ".join(_sql_str(p) for p in sorted(paths))
     return (f"select {COLUMNS} from read_parquet([{files}], hive_partitioning = true, "
             "hive_types_autocast = false)")
@@ -194,6 +184,12 @@ def move_to_cold(warehouse_path: Path | str, lake_dir: Path | str, hot_days: int
                 "order by all", [until]).fetchall():
             directory = cold_dir / f"site={site}" / f"month={month}"
             plan[(site, month)] = directory / f"g{generation:08d}-{secrets.token_hex(4)}.parquet"
+        if not plan and until == prev:
+            # nothing to move and the boundary stays: the usual case of a 5-minute run
+            log.info("tiers: nothing older than %s in the hot tier", until)
+            con.execute("checkpoint")
+            result.seconds = (datetime.now(UTC) - t0).total_seconds()
+            return result
         if plan:
             con.executemany("insert into cold_pending values (?, ?)",
                             [[str(p), now] for p in plan.values()])
@@ -254,7 +250,8 @@ def move_to_cold(warehouse_path: Path | str, lake_dir: Path | str, hot_days: int
             con.execute("insert into cold_state values (?)", [until])
             active = [r[0] for r in con.execute(
                 "select path from cold_files where active").fetchall()]
-            con.execute(f"create or replace view cold_samples as {cold_view_sql(active)}")
+            if active:
+                con.execute(f"create or replace view cold_samples as {cold_view_sql(active)}")
             # the same boundary as a constant for the view timeseries (macros/tiers.sql)
             con.execute("create or replace macro cold_until() as "
                         f"cast({_sql_str(until.isoformat())} as timestamp with time zone)")
