@@ -209,6 +209,21 @@ def plan_site(settings: Settings, entries: dict[str, dict[str, Any]], gaps: list
     return merge_windows([(a, b) for a, b, _ in chosen]), [k for _, _, k in chosen]
 
 
+def _read_state(path: Path, run_id: str, now: datetime) -> dict[str, dict[str, Any]]:
+    """A site's repair entries by key. An unreadable file is kept aside, named in the log,
+    as ``<site>.json.corrupt-<run_id>`` (outside the glob the warehouse reads), and the site
+    starts afresh: the gaps are found again from point_gaps."""
+    try:
+        doc = read_json(path) or {}
+        return {_key(e["point"], _time(e["gap_start"]) or now): e for e in doc.get("gaps", [])}
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        kept = path.with_name(f"{path.name}.corrupt-{run_id}")
+        path.rename(kept)
+        log.warning("gap repair: cannot read %s (%s: %s); kept as %s, starting afresh",
+                    path, type(e).__name__, e, kept.name)
+        return {}
+
+
 def repair(settings: Settings, client: FlightDeckClient, warehouse: Path,
            now: datetime | None = None) -> RepairSummary:
     """Re-fetch the windows of the gaps that are due; update the per-site repair state."""
@@ -235,9 +250,7 @@ def repair(settings: Settings, client: FlightDeckClient, warehouse: Path,
             known = {p.stem for p in (lake.root / "state" / "gap_repair").glob("*.json")}
             for site in sorted(set(by_site) | known):
                 path = state_path(lake, site)
-                doc = read_json(path) or {}
-                entries = {_key(e["point"], _time(e["gap_start"]) or now): e
-                           for e in doc.get("gaps", [])}
+                entries = _read_state(path, run_id, now)
                 cp = read_checkpoint(lake, site)
                 sync_from = cp - settings.lookback if cp else None
                 windows, keys = plan_site(settings, entries, by_site.get(site, []), now,

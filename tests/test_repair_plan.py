@@ -3,14 +3,23 @@ counts (extract/mainjob.py): pure functions, no server, no warehouse."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from extract.config import Settings
 from extract.mainjob import gap_changes
-from extract.repair import Gap, RepairSummary, _backoff, merge_windows, plan_site
+from extract.repair import (
+    Gap,
+    RepairSummary,
+    _backoff,
+    _read_state,
+    merge_windows,
+    plan_site,
+)
 
 NOW = datetime(2025, 10, 20, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -136,3 +145,16 @@ def test_main_job_gap_counts_per_point_for_open_gaps() -> None:
     assert silent == 2  # b and e
     # before the first build every gap is new
     assert gap_changes(None, table(after)) == (4, 0, 0, 2)
+
+
+def test_unreadable_state_is_kept_aside_and_the_site_starts_afresh(tmp_path: Path) -> None:
+    state = tmp_path / "site_a.json"
+    state.write_text('{"site": "site_a", "gaps": [{"point": "p"')  # cut short
+    assert _read_state(state, "run1", NOW) == {}
+    kept = tmp_path / "site_a.json.corrupt-run1"
+    assert not state.exists() and kept.read_text().startswith('{"site": "site_a"')
+    assert list(tmp_path.glob("*.json")) == []  # out of the glob gap_repairs reads
+    good = {"site": "site_a", "gaps": [{"point": "p", "gap_start": NOW.isoformat(),
+                                        "status": "pending"}]}
+    state.write_text(json.dumps(good))
+    assert list(_read_state(state, "run2", NOW).values()) == good["gaps"]
