@@ -32,7 +32,7 @@ from .lake import (
     quarantined_before,
 )
 from .logs import RUN_ID
-from .parsing import QUARANTINE_SCHEMA, TS, duck, parse_texts
+from .parsing import QUARANTINE_SCHEMA, TS, cursor, parse_texts
 from .sync import RunSummary, SiteResult
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def _batches(path: Path, site: str | None) -> Iterator[pa.RecordBatch]:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     rel = _relation_sql(path)
-    con = duck().cursor()
+    con = cursor()
     try:
         try:
             cols = [d[0] for d in con.execute(

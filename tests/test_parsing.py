@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import math
+import os
+import random
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
+import pyarrow as pa
 import pytest
 
-from extract.parsing import columns_from_samples, decode_page, parse_page
+from extract.parsing import _parse_columns, columns_from_samples, decode_page, parse_page
 
 EXTRACTED = datetime(2026, 1, 1, tzinfo=UTC)
 WINDOW = (datetime(2025, 10, 12, tzinfo=UTC), datetime(2025, 10, 13, tzinfo=UTC))
@@ -209,3 +214,79 @@ def test_truncated_or_garbled_body_is_not_a_page(body: bytes) -> None:
 def test_empty_page() -> None:
     d = decode_page(b'{"point_samples": [], "next_cursor": "x", "has_more": false}')
     assert d.texts.num_rows == 0 and d.next_cursor == "x" and d.has_more is False
+
+
+def _mutations(seed_texts: list[str], alphabet: str, count: int, seed: int) -> list[str]:
+    """``count`` texts, each a seed text with one to three characters replaced or removed."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        chars = list(rng.choice(seed_texts))
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(chars))
+            if rng.random() < 0.2:
+                del chars[i]
+            else:
+                chars[i] = rng.choice(alphabet)
+        out.append("".join(chars))
+    return out
+
+
+def test_fast_path_agrees_with_the_general_path() -> None:
+    """Arrow's casts settle the usual shapes; the DuckDB path is the reference for all rows.
+
+    A large page mixes the corpus with thousands of one-character mutations of the API's
+    two usual time shapes (so many of them are 26 or 27 characters long, the lengths the
+    fast path takes) and of usual values, scattered among good rows, so the fast path's
+    piecewise fallback runs too. Every row must come out the same both ways.
+    """
+    times = [t for t, _ in GOOD_TIMES + BAD_TIMES if t is not None] + [
+        "2025-10-12T14:50:36.0+0100", "2025-10-12T14:50:36.05+01Z", "2025-10-12T24:00:00.000000",
+        "2024-02-29T00:00:00.000000", "2025-02-29T00:00:00.000000", "0000-01-01T00:00:00.000000",
+        "9999-12-31T23:59:59.999999Z", "2025-10-12t14:50:36.055960", "2025-10-12 14:50:36.05596Z",
+        "2025-10-12T14:50:60.000000", "2025-10-12T14:50:36.055960z", "+2025-10-12T14:50:36.05596",
+    ]
+    times += _mutations([T, T + "Z"], "0123456789-:.TtZz +", 6000, seed=7)
+    values = [v for v, _ in VALUES if isinstance(v, str)]
+    values += _mutations(["72.5", "-0.25", "1e-3", "100"], "0123456789.-+eE_ nai", 3000, seed=8)
+    rng = random.Random(9)
+    rows = [{"name": "p", "time": T, "value": "1"} for _ in range(20000)]
+    for text in times:
+        rows[rng.randrange(len(rows))]["time"] = text
+    for text in values:
+        rows[rng.randrange(len(rows))]["value"] = text
+    for name in ["", " ", "\t", None, " x", "\u00a0", "\x01a"]:
+        rows[rng.randrange(len(rows))]["name"] = name
+    texts = columns_from_samples(rows)
+    fast = _parse_columns(texts)
+    general = _parse_columns(texts, general_only=True)
+    for col in ("ts", "value", "reason"):
+        # as integers: year 0 is a timestamp both ways but not a Python datetime
+        a, b = (c.cast(pa.int64()) if col == "ts" else c for c in (fast[col], general[col]))
+        assert a.to_pylist() == b.to_pylist(), col
+    # and the mutations did reach both paths: many settled fast, many not
+    reasons = general["reason"].to_pylist()
+    assert 100 < sum(r == "unparseable time" for r in reasons) < 6000
+
+
+def test_times_are_utc_whatever_the_machine_time_zone() -> None:
+    """Offsets are honoured the same on a machine whose local zone is not UTC.
+
+    The general path casts through DuckDB's TIMESTAMPTZ, which converts with the session
+    time zone; the machine's zone is read when the process starts, so a child process.
+    """
+    code = (
+        "from datetime import UTC, datetime\n"
+        "from extract.parsing import columns_from_samples, parse_page\n"
+        "texts = columns_from_samples([{'name': 'a', 'value': '1', 'time': t} for t in\n"
+        "    ['2025-10-12T16:50:36.055960+02:00', '2025-10-12T14:50:36.055960z',\n"
+        "     '2025-10-12T09:50:36.055960-0500', '2025-10-12T14:50:36.055960Z']])\n"
+        "w = (datetime(2025, 10, 12, tzinfo=UTC), datetime(2025, 10, 13, tzinfo=UTC))\n"
+        "p = parse_page(texts, site='s', source='realtime', extracted_at=w[0],\n"
+        "               run_id='r', window=w)\n"
+        "print(sorted({r['ts'].isoformat() for r in p.good.to_pylist()}), p.bad.num_rows)\n"
+    )
+    for zone in ("America/Chicago", "Asia/Kolkata"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**os.environ, "TZ": zone}, check=True).stdout.strip()
+        assert out == f"['{T_UTC.isoformat()}'] 0", (zone, out)
