@@ -282,6 +282,17 @@ def cmd_run(args: argparse.Namespace, demo: bool = False) -> int:
                     repair_gaps=not args.no_repair, report=not args.no_report)
 
 
+#: commands whose ``python -m extract`` process may skip the interpreter's teardown
+#: (see ``extract/__main__.py``): they hold no open database file and start no process
+QUICK_EXIT_COMMANDS = frozenset({"sync", "backfill", "import"})
+_last_command: list[str] = []
+
+
+def last_command() -> str | None:
+    """The command :func:`main` ran last in this process (None before any)."""
+    return _last_command[-1] if _last_command else None
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     argv = sys.argv[1:] if argv is None else argv
@@ -290,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(standin_main(argv[1:]))  # the stand-in parses its own options
     args = build_parser().parse_args(argv)
     logs.setup(getattr(args, "log_level", "info"), getattr(args, "log_format", "text"))
+    _last_command[:] = [args.command]
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "sync": cmd_sync, "backfill": cmd_backfill, "import": cmd_import,
         "simulate": cmd_simulate, "run": cmd_run, "sql": cmd_sql, "publish": cmd_publish,

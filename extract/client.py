@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import httpx
 import orjson
 import pyarrow as pa
 
+from ._httpx import httpx
 from .config import ALLOWED_PAGE_SIZES, Secret, Settings
 from .errors import (
     AuthError,
@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 MAX_EMPTY_PAGES = 5
 #: envelope keys under which list endpoints have been seen to put their items
 LIST_KEYS = ("items", "configured_points", "points")
+
+#: an answer's body: bytes, or the buffer it was read into
+Body = bytes | bytearray
 
 
 class RateLimiter:
@@ -122,6 +125,9 @@ class FlightDeckClient:
             limits=httpx.Limits(max_keepalive_connections=4, keepalive_expiry=30.0),
             transport=transport,
             follow_redirects=False,
+            # a plain-http base (the local stand-in) never uses TLS: building the default
+            # context, which loads the CA bundle, costs ~30 ms of a run's start-up
+            verify=self.base_url.startswith("https:"),
         )
 
     @classmethod
@@ -141,7 +147,7 @@ class FlightDeckClient:
 
     # -- one request -------------------------------------------------------------------
 
-    def _once(self, path: str, params: dict[str, Any]) -> bytes:
+    def _once(self, path: str, params: dict[str, Any]) -> Body:
         """One attempt: the body of a 2xx answer, or a typed error."""
         self._limiter.acquire()
         where = f"GET {path}"
@@ -152,10 +158,7 @@ class FlightDeckClient:
                     resp.read()
                     raise _status_error(where, resp)
                 try:
-                    # joined here rather than resp.read(), which keeps the body on the
-                    # response object; responses sit in reference cycles, so a page of
-                    # 16 MB would stay alive until the cyclic GC ran
-                    return b"".join(resp.iter_bytes())
+                    return _read_body(resp)
                 except (httpx.RemoteProtocolError, httpx.ReadError, httpx.DecodingError) as e:
                     raise TruncatedBody(f"{where}: body ended early ({type(e).__name__})") from None
         except httpx.TimeoutException as e:
@@ -170,7 +173,7 @@ class FlightDeckClient:
         return delay
 
     def _get(self, path: str, params: dict[str, Any], *,
-             retry_truncated: bool = True) -> bytes:
+             retry_truncated: bool = True) -> Body:
         """GET with retries for retriable errors; fatal ones propagate at once."""
         attempt = 0
         while True:
@@ -267,6 +270,34 @@ class FlightDeckClient:
                                 "the cursor is authoritative, so the window ends here", site)
                 return
             cursor = page.next_cursor
+
+
+def _read_body(resp: httpx.Response) -> Body:
+    """The whole body, read once into one buffer.
+
+    Not ``resp.read()``, which keeps the body on the response object (responses sit in
+    reference cycles, so a page of 16 MB would stay alive until the cyclic GC ran). With a
+    ``Content-Length`` the chunks are copied into a buffer of that size as they arrive, so
+    a page is never held twice (its chunks and their join); a body of another length is
+    an error the caller treats as truncated.
+    """
+    length = resp.headers.get("content-length")
+    if length is None or not length.isdigit() or resp.headers.get("content-encoding"):
+        return b"".join(resp.iter_bytes())
+    size = int(length)
+    buf = bytearray(size)
+    view = memoryview(buf)
+    at = 0
+    for chunk in resp.iter_bytes():
+        end = at + len(chunk)
+        if end > size:
+            raise httpx.RemoteProtocolError("body longer than its Content-Length")
+        view[at:end] = chunk
+        at = end
+    view.release()
+    if at != size:
+        raise httpx.RemoteProtocolError("body shorter than its Content-Length")
+    return buf
 
 
 def _status_error(where: str, resp: httpx.Response) -> Exception:
