@@ -19,7 +19,7 @@ from .errors import ConfigError, ExtractError
 from .lake import Lake, atomic_write_json, check_site_name, new_run_id, read_json
 from .logs import RUN_ID
 from .sync import RunSummary, SiteResult
-from .window import RunContext, day_chunks, land_window
+from .window import RunContext, day_chunks, land_window, warm_up_in_background
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ def backfill(settings: Settings, client: FlightDeckClient, site: str, start: dat
     result = SiteResult(site)
     summary.sites.append(result)
     job = lake.backfill_path(site, start, end)
+    warm_up_in_background()
     with lake.lock():
         lake.remove_stale_temps()
         state = None if restart else read_json(job)

@@ -9,6 +9,7 @@ minutes does not pile up identical copies; the warehouse reads the latest per ke
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -79,33 +80,57 @@ def sites_table(items: list[dict[str, Any]], extracted_at: datetime, run_id: str
 
 
 def points_table(site: str, items: list[dict[str, Any]], extracted_at: datetime,
-                 run_id: str) -> pa.Table:
-    rows = [{
-        "site": site, "point": _str(it.get("name")), "point_id": _int(it.get("id")),
-        "client": _str(it.get("client")), "collect_enabled": _bool(it.get("collect_enabled")),
-        "collect_interval": _int(it.get("collect_interval")),
-        "point_type": _str(it.get("point_type")),
-        "kv_tags": _json(it.get("kv_tags")), "marker_tags": _json(it.get("marker_tags")),
-        "bacnet_data": _json(it.get("bacnet_data")),
-        "collect_config": _json(it.get("collect_config")),
-        "created": _str(it.get("created")), "updated": _str(it.get("updated")),
-        "extracted_at": extracted_at, "run_id": run_id, "raw_json": _json(it),
-    } for it in items]
-    return pa.Table.from_pylist(rows, schema=POINT_SCHEMA)
+                 run_id: str, raw_json: list[str] | None = None) -> pa.Table:
+    """One row per configured point (``raw_json``: the items' JSON texts, if already made).
+
+    Built column by column (a third of the time of a list of row dicts at 5,000 points).
+    """
+    n = len(items)
+
+    def col(key: str, conv: Any) -> list[Any]:
+        return [conv(it.get(key)) for it in items]
+
+    def col_json() -> list[str | None]:
+        return [_json(it) for it in items]
+
+    columns: dict[str, Any] = {
+        "site": pa.repeat(pa.scalar(site, pa.string()), n),
+        "point": col("name", _str), "point_id": col("id", _int), "client": col("client", _str),
+        "collect_enabled": col("collect_enabled", _bool),
+        "collect_interval": col("collect_interval", _int),
+        "point_type": col("point_type", _str),
+        "kv_tags": col("kv_tags", _json), "marker_tags": col("marker_tags", _json),
+        "bacnet_data": col("bacnet_data", _json), "collect_config": col("collect_config", _json),
+        "created": col("created", _str), "updated": col("updated", _str),
+        "extracted_at": pa.repeat(pa.scalar(extracted_at, TS), n),
+        "run_id": pa.repeat(pa.scalar(run_id, pa.string()), n),
+        "raw_json": raw_json if raw_json is not None else col_json(),
+    }
+    return pa.table({f.name: pa.array(columns[f.name], f.type) if isinstance(
+        columns[f.name], list) else columns[f.name] for f in POINT_SCHEMA}, schema=POINT_SCHEMA)
+
+
+def _item_texts(items: list[dict[str, Any]]) -> tuple[list[bytes], str]:
+    """Each item's JSON text (keys sorted) and the digest of the whole list.
+
+    The digest is that of the list's own JSON text, which is its items' texts joined.
+    """
+    texts = [orjson.dumps(it, option=orjson.OPT_SORT_KEYS) for it in items]
+    return texts, hashlib.sha256(b"[" + b",".join(texts) + b"]").hexdigest()
 
 
 def _digest(items: list[dict[str, Any]]) -> str:
     return hashlib.sha256(orjson.dumps(items, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def _land_if_changed(lake: Lake, scope: str, items: list[dict[str, Any]],
-                     table: pa.Table, rel: str) -> bool:
+def _land_if_changed(lake: Lake, scope: str, digest: str, table: Callable[[], pa.Table],
+                     rel: str) -> bool:
+    """Write ``table()`` to ``rel`` unless ``digest`` is the last one landed for ``scope``."""
     hashes_path = lake.root / "state" / "meta_digests.json"
     hashes: dict[str, str] = read_json(hashes_path) or {}
-    digest = _digest(items)
     if hashes.get(scope) == digest:
         return False
-    atomic_write_table(lake.root / rel, table)
+    atomic_write_table(lake.root / rel, table())
     hashes[scope] = digest
     atomic_write_json(hashes_path, hashes)
     return True
@@ -113,13 +138,17 @@ def _land_if_changed(lake: Lake, scope: str, items: list[dict[str, Any]],
 
 def land_sites(lake: Lake, items: list[dict[str, Any]], extracted_at: datetime,
                run_id: str) -> bool:
-    table = sites_table(items, extracted_at, run_id)
-    return _land_if_changed(lake, "sites", items, table, f"meta/sites/{run_id}.parquet")
+    return _land_if_changed(lake, "sites", _digest(items),
+                            lambda: sites_table(items, extracted_at, run_id),
+                            f"meta/sites/{run_id}.parquet")
 
 
 def land_points(lake: Lake, site: str, items: list[dict[str, Any]], extracted_at: datetime,
                 run_id: str) -> bool:
     check_site_name(site)
-    table = points_table(site, items, extracted_at, run_id)
-    return _land_if_changed(lake, f"points:{site}", items, table,
-                            f"meta/points/site={site}/{run_id}.parquet")
+    texts, digest = _item_texts(items)
+    return _land_if_changed(
+        lake, f"points:{site}", digest,
+        lambda: points_table(site, items, extracted_at, run_id,
+                             raw_json=[t.decode() for t in texts]),
+        f"meta/points/site={site}/{run_id}.parquet")

@@ -21,7 +21,7 @@ from .errors import ExtractError, FatalError
 from .lake import Lake, atomic_write_json, check_site_name, new_run_id, read_json
 from .logs import RUN_ID
 from .meta import land_points, land_sites
-from .window import Background, Counts, RunContext, chunks, land_window
+from .window import Background, Counts, RunContext, chunks, land_window, warm_up_in_background
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +108,21 @@ def _site_names(items: list[dict[str, Any]]) -> list[str]:
 def sync_site(ctx: RunContext, settings: Settings, site: str, end: datetime,
               result: SiteResult) -> None:
     lake = ctx.lake
-    # the point snapshot is fetched and landed alongside the first window, not before it
-    meta = Background(lambda: land_points(lake, site, ctx.client.configured_points(site),
-                                          datetime.now(UTC), ctx.run_id))
+    # the point snapshot is fetched and landed alongside the first window, once its first
+    # page is in: asked for at the same time, the points' pages delayed that page (the
+    # server and this process both busy with them) while nothing else could start
+    ctx.first_page.clear()
+
+    def snapshot_points() -> None:
+        ctx.first_page.wait()
+        land_points(lake, site, ctx.client.configured_points(site), datetime.now(UTC),
+                    ctx.run_id)
+
+    meta = Background(snapshot_points)
     try:
         _sync_windows(ctx, settings, site, end, result)
     finally:
+        ctx.first_page.set()
         meta.join()  # re-raises a failure to list or land the points
 
 
@@ -146,6 +155,7 @@ def sync(settings: Settings, client: FlightDeckClient, *, until: datetime | None
     lake = Lake(settings.lake)
     summary = RunSummary(run_id=run_id, command="sync", started_at=now, until=until)
     end = until - settings.settle
+    warm_up_in_background()
     with lake.lock():
         lake.remove_stale_temps()
         ctx = RunContext(lake, client, run_id, settings.page_size)

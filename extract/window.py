@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ from .lake import (
     quarantined_before,
     utc_dates,
 )
-from .parsing import parse_page
+from .parsing import parse_page, warm_up
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,6 +64,8 @@ class RunContext:
     run_id: str
     page_size: int
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    #: set once the run's first page has arrived (or a window ended without one)
+    first_page: threading.Event = field(default_factory=threading.Event)
 
 
 def land_window(ctx: RunContext, site: str, start: datetime, end: datetime,
@@ -77,6 +80,7 @@ def land_window(ctx: RunContext, site: str, start: datetime, end: datetime,
     try:
         pages = ctx.client.timeseries_pages(site, start, end, ctx.page_size)
         for page in prefetch(pages):
+            ctx.first_page.set()
             counts.pages += 1
             if not page.rows:
                 continue
@@ -92,13 +96,14 @@ def land_window(ctx: RunContext, site: str, start: datetime, end: datetime,
             counts.unchanged += parsed.good.num_rows - new.num_rows
             counts.quarantined += new_bad.num_rows
             counts.out_of_window += parsed.out_of_window
-            # hand freed page buffers back to the OS: memory stays flat whatever the window
-            pa.default_memory_pool().release_unused()
+            trim_memory()
         counts.files = len(raw.commit()) + len(bad.commit())
     except BaseException:
         raw.abort()
         bad.abort()
         raise
+    finally:
+        ctx.first_page.set()
     if counts.quarantined:
         log.warning("%s: %d samples quarantined in %s..%s (see %s/quarantine)",
                     site, counts.quarantined, start, end, ctx.lake.root)
@@ -106,6 +111,37 @@ def land_window(ctx: RunContext, site: str, start: datetime, end: datetime,
         log.info("%s: dropped %d samples outside the asked window %s..%s",
                  site, counts.out_of_window, start, end)
     return counts
+
+
+#: resident memory above which freed page buffers are handed back to the OS (see trim_memory)
+TRIM_ABOVE_BYTES = int(os.environ.get("XTRIM", 256 * 1024 * 1024))
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def resident_bytes() -> int | None:
+    """This process's resident memory now (Linux), or None where that cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE_BYTES
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def trim_memory() -> None:
+    """Keep memory flat whatever the window: hand freed buffers back once it grows.
+
+    Arrow's allocator keeps what pages freed, for the next page; handing it back after
+    every page made the next one fault it all in again (a sixth of the run's time), so
+    it is done only when the process holds more than ``TRIM_ABOVE_BYTES``.
+    """
+    rss = resident_bytes()
+    if rss is None or rss > TRIM_ABOVE_BYTES:
+        pa.default_memory_pool().release_unused()
+
+
+def warm_up_in_background() -> None:
+    """Start :func:`extract.parsing.warm_up` in a daemon thread (call before the first request)."""
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
 
 
 class Background:
