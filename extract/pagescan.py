@@ -55,11 +55,10 @@ class Scanned:
 
 def scan_page(body: bytes | bytearray) -> Scanned | None:
     """The page's three text columns and paging fields, or ``None`` (see the module doc)."""
-    if (not body.startswith(HEAD) or len(body) >= 2**31 or not body.isascii()
-            or b"\\" in body):
+    if not body.startswith(HEAD) or len(body) >= 2**31 or b"\\" in body:
         return None
     buf = np.frombuffer(body, dtype=np.uint8)
-    if bool((buf < 0x20).any()):
+    if int(buf.max()) >= 0x80 or int(buf.min()) < 0x20:  # ASCII, no control byte
         return None
     quotes = np.flatnonzero(buf == _QUOTE)
     # tokens: string i runs from quote 2i to quote 2i + 1; token 0 is point_samples, token 1

@@ -20,15 +20,17 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow.parquet as pq
 
 from .config import Settings
 from .lake import Lake, read_json
 from .publish import current_snapshot
 from .sync import read_checkpoint
+
+if TYPE_CHECKING:
+    import duckdb
 
 OK, WARNING, CRITICAL = 0, 1, 2
 LEVEL_NAMES = {OK: "ok", WARNING: "warning", CRITICAL: "critical"}
@@ -290,6 +292,8 @@ def collect_status(lake: Path, *, warehouse: Path | None = None,
     last_job = _read_last_job(lake / "state" / "jobs")
     tiers = Tiers(raw=_dir_usage(lake / "raw"), quarantine=_quarantine_usage(lake / "quarantine"))
 
+    import duckdb  # here: every sync imports this module (for its command line)
+
     info, con = _open_warehouse(warehouse, published)
     if con is not None:
         try:
@@ -483,6 +487,8 @@ def _published(current: Path, now: datetime) -> PublishedInfo:
 
 
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    import duckdb
+
     con = duckdb.connect(str(path), read_only=True)
     con.execute("set TimeZone = 'UTC'")
     return con
@@ -496,6 +502,8 @@ def _open_warehouse(requested: Path | None, published: PublishedInfo
                     ) -> tuple[WarehouseInfo, duckdb.DuckDBPyConnection | None]:
     """Open the warehouse read-only: --warehouse, else the published snapshot, else the
     build file; a file locked by a writer falls back to the published snapshot."""
+    import duckdb
+
     snapshot = published.target if published.exists else None
     path = requested.resolve() if requested is not None else (
         snapshot or default_build_warehouse())

@@ -108,22 +108,24 @@ def _site_names(items: list[dict[str, Any]]) -> list[str]:
 def sync_site(ctx: RunContext, settings: Settings, site: str, end: datetime,
               result: SiteResult) -> None:
     lake = ctx.lake
-    # the point snapshot is fetched and landed alongside the first window, once its first
-    # page is in: asked for at the same time, the points' pages delayed that page (the
-    # server and this process both busy with them) while nothing else could start
+    # the points are listed alongside the first window, once its first page is in (asked
+    # for at the same time, their pages delayed it while nothing else could start), and
+    # landed after the windows: building the snapshot is Python work that would hold up
+    # every page in flight
     ctx.first_page.clear()
+    points: list[list[dict[str, Any]]] = []
 
-    def snapshot_points() -> None:
+    def list_points() -> None:
         ctx.first_page.wait()
-        land_points(lake, site, ctx.client.configured_points(site), datetime.now(UTC),
-                    ctx.run_id)
+        points.append(ctx.client.configured_points(site))
 
-    meta = Background(snapshot_points)
+    meta = Background(list_points)
     try:
         _sync_windows(ctx, settings, site, end, result)
     finally:
         ctx.first_page.set()
-        meta.join()  # re-raises a failure to list or land the points
+        meta.join()  # re-raises a failure to list the points
+        land_points(lake, site, points[0], datetime.now(UTC), ctx.run_id)
 
 
 def _sync_windows(ctx: RunContext, settings: Settings, site: str, end: datetime,

@@ -14,7 +14,13 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from extract.parsing import _parse_columns, columns_from_samples, decode_page, parse_page
+from extract.parsing import (
+    _keep_rows,
+    _parse_columns,
+    columns_from_samples,
+    decode_page,
+    parse_page,
+)
 
 EXTRACTED = datetime(2026, 1, 1, tzinfo=UTC)
 WINDOW = (datetime(2025, 10, 12, tzinfo=UTC), datetime(2025, 10, 13, tzinfo=UTC))
@@ -290,3 +296,16 @@ def test_times_are_utc_whatever_the_machine_time_zone() -> None:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              env={**os.environ, "TZ": zone}, check=True).stdout.strip()
         assert out == f"['{T_UTC.isoformat()}'] 0", (zone, out)
+
+
+@pytest.mark.parametrize("dropped", [0, 1, 37, 400, 5000, 10000])
+def test_keep_rows_equals_filter(dropped: int) -> None:
+    """Kept as slices (few runs) or filtered (many): the same rows either way."""
+    rng = random.Random(dropped)
+    n = 10000
+    table = pa.table({"i": list(range(n)), "s": [f"p{i}" for i in range(n)]})
+    drop = set(rng.sample(range(n), dropped))
+    keep = pa.array([i not in drop for i in range(n)])
+    got = _keep_rows(table, keep)
+    assert got.equals(table.filter(keep))
+    assert got.column("i").to_pylist() == [i for i in range(n) if i not in drop]
