@@ -161,17 +161,29 @@ def sync(settings: Settings, client: FlightDeckClient, *, until: datetime | None
     with lake.lock():
         lake.remove_stale_temps()
         ctx = RunContext(lake, client, run_id, settings.page_size)
-        try:
+
+        def snapshot_sites() -> list[dict[str, Any]]:
             items = client.sites()
             land_sites(lake, items, datetime.now(UTC), run_id)
-            chosen = sites if sites else _site_names(items)
-        except ExtractError as e:
-            if not sites:
+            return items
+
+        def snapshot_sites_alongside() -> None:
+            try:
+                snapshot_sites()
+            except ExtractError as e:
+                log.warning("listing sites failed (%s); syncing the named sites anyway", e)
+
+        listing: Background | None = None
+        if sites:
+            # named sites need not wait for the list: it is only needed for its snapshot
+            listing = Background(snapshot_sites_alongside)
+            chosen = sites
+        else:
+            try:
+                chosen = _site_names(snapshot_sites())
+            except ExtractError as e:
                 summary.error = f"listing sites failed: {e}"
                 chosen = []
-            else:
-                log.warning("listing sites failed (%s); syncing the named sites anyway", e)
-                chosen = sites
         for site in chosen:
             result = SiteResult(site)
             summary.sites.append(result)
@@ -184,6 +196,8 @@ def sync(settings: Settings, client: FlightDeckClient, *, until: datetime | None
                 level = logging.ERROR if isinstance(e, FatalError) else logging.WARNING
                 log.log(level, "%s: sync failed, checkpoint kept at %s: %s", site,
                         result.checkpoint_after or result.checkpoint_before, e)
+        if listing is not None:
+            listing.join()
         summary.finished_at = datetime.now(UTC)
         atomic_write_json(lake.run_path(run_id), summary.as_dict())
     return summary

@@ -114,7 +114,7 @@ def land_window(ctx: RunContext, site: str, start: datetime, end: datetime,
 
 
 #: resident memory above which freed page buffers are handed back to the OS (see trim_memory)
-TRIM_ABOVE_BYTES = 256 * 1024 * 1024
+TRIM_ABOVE_BYTES = 320 * 1024 * 1024
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 

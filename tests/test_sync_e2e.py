@@ -14,7 +14,7 @@ import pytest
 
 from extract.client import FlightDeckClient
 from extract.config import Settings
-from extract.errors import ConfigError
+from extract.errors import ConfigError, TransportError
 from extract.lake import Lake, check_site_name
 from extract.standin import Clock, Fault, StandIn, World
 from extract.sync import read_checkpoint, sync
@@ -181,6 +181,33 @@ def test_named_site_only(settings: Settings, world: World, standin: StandIn) -> 
     summary = run_sync(settings, T0, sites=[only])
     assert [s.site for s in summary.sites] == [only]
     assert {p.name.split("=")[1] for p in (settings.lake / "raw").iterdir()} == {only}
+
+
+def test_named_sites_do_not_wait_for_or_depend_on_the_site_list(
+        settings: Settings, world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """With --site the list is taken alongside (for its snapshot); its failure is a warning.
+
+    Without named sites a failed list is the run's error, and nothing is synced.
+    """
+    only = world.site_names[0]
+
+    def broken_list(self: FlightDeckClient, **kw: object) -> list[dict[str, object]]:
+        raise TransportError("GET /sites: connection refused")
+
+    with FlightDeckClient.from_settings(settings) as client:
+        client.sites = broken_list.__get__(client)  # type: ignore[method-assign]
+        summary = sync(settings, client, until=T0, sites=[only])
+        assert summary.ok and [s.site for s in summary.sites] == [only]
+        assert "listing sites failed" in caplog.text and "named sites anyway" in caplog.text
+        assert not (settings.lake / "meta" / "sites").exists()
+        assert sample_set(landed_rows(settings.lake, only)) == truth_set(
+            world, only, T0 - settings.initial_history, T0, T0)
+        unnamed = sync(settings, client, until=T0)
+        assert not unnamed.ok and "listing sites failed" in (unnamed.error or "")
+        assert unnamed.sites == []
+    # and with a working list, the named run lands the sites snapshot too
+    run_sync(settings, T0 + timedelta(minutes=5), sites=[only])
+    assert list((settings.lake / "meta" / "sites").glob("*.parquet"))
 
 
 @pytest.mark.parametrize("name", ["..", "../etc", "a/b", ".hidden", "", "a..b"])
