@@ -7,8 +7,8 @@ The API writes pages compactly, each sample as ``{"name":…,"value":…,"time":
 For a body in exactly that form, :func:`scan_page` finds every string by the positions of
 its quote bytes (numpy), checks that everything between the strings is one of the few byte
 sequences the form allows, and takes the three columns out of the body as Arrow strings,
-one gather each: no Python object per sample, and about half the time of a general JSON
-parser on a 100,000-sample page.
+one gather each: no Python object per sample, and about three quarters of the time of
+Arrow's JSON reader (25 against 34 ms for a 100,000-sample page of 15.7 MB, alone on a core).
 
 It accepts only what it can check completely and answers ``None`` for anything else, so
 that the general parser decides:
