@@ -1,7 +1,10 @@
 """Turn API pages and import files into Arrow tables of raw samples.
 
-The three texts of a sample (name, time, value) become three Arrow string columns; all
-parsing then happens column-wise in DuckDB (no Python object per parsed sample):
+The three texts of a sample (name, time, value) become three Arrow string columns, and
+are parsed column-wise, with no Python object per sample. Arrow casts settle the usual
+shapes. The rules below are DuckDB's, as written in ``_TIME_SQL`` and ``_VALUE_SQL``, and
+DuckDB applies them to every row the casts do not settle; the two agree on every row
+(``tests/test_parsing.py``):
 
 - ``ts``: a UTC instant with microsecond precision. The text must look like an ISO 8601
   date-time (``YYYY-MM-DD[T ]hh:mm[:ss[.ffffff]]`` with an optional ``Z`` or an offset
