@@ -119,10 +119,6 @@ def _item_texts(items: list[dict[str, Any]]) -> tuple[list[bytes], str]:
     return texts, hashlib.sha256(b"[" + b",".join(texts) + b"]").hexdigest()
 
 
-def _digest(items: list[dict[str, Any]]) -> str:
-    return hashlib.sha256(orjson.dumps(items, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
 def _land_if_changed(lake: Lake, scope: str, digest: str, table: Callable[[], pa.Table],
                      rel: str) -> bool:
     """Write ``table()`` to ``rel`` unless ``digest`` is the last one landed for ``scope``."""
@@ -138,7 +134,7 @@ def _land_if_changed(lake: Lake, scope: str, digest: str, table: Callable[[], pa
 
 def land_sites(lake: Lake, items: list[dict[str, Any]], extracted_at: datetime,
                run_id: str) -> bool:
-    return _land_if_changed(lake, "sites", _digest(items),
+    return _land_if_changed(lake, "sites", _item_texts(items)[1],
                             lambda: sites_table(items, extracted_at, run_id),
                             f"meta/sites/{run_id}.parquet")
 

@@ -478,7 +478,7 @@ def warm_up() -> None:
 
     The first page through each path pays for first use (numpy and Arrow kernels, the
     DuckDB database and its first plan): measured on a 100,000-sample page, 135 ms to
-    decode and 95 ms to parse the first time, 30 and 19 ms after this 30 ms warm-up.
+    decode and 95 ms to parse the first time, 39 and 21 ms after this 30 ms warm-up.
     Run in a thread while the first requests are answered, it costs nothing on the way.
     """
     if _warmed.is_set():
