@@ -32,7 +32,7 @@ run: setup ## the main job: sync, gap repair, dbt build, cold-tier move, publish
 	$(PY) -m extract run
 
 report: setup ## write the data-quality report (report/index.html) from the published snapshot
-	$(PY) -m extract.report --warehouse $(or $(PUBLISHED_DIR),published)/current.duckdb
+	$(PY) -m extract report --warehouse $(or $(PUBLISHED_DIR),published)/current.duckdb
 
 status: setup ## per-site checkpoints, lag, freshness, gaps, table sizes; exit status for monitoring
 	$(PY) -m extract status

@@ -59,8 +59,8 @@ from bench_warehouse import (  # noqa: E402
     snapshot_project,
 )
 
-from extract.tiers import describe as describe_move  # noqa: E402
-from extract.tiers import move_to_cold  # noqa: E402
+from extract.warehouse.tiers import describe as describe_move  # noqa: E402
+from extract.warehouse.tiers import move_to_cold  # noqa: E402
 
 DAY_FLOOR_MS = 20.0
 SERIES_FLOOR_MS = 50.0

@@ -134,7 +134,7 @@ def plain(work: Path, a: argparse.Namespace) -> dict:
 
 def published(work: Path, a: argparse.Namespace) -> dict:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from extract.publish import publish
+    from extract.warehouse.publish import publish
 
     build = work / "build.duckdb"
     pub = work / "published"

@@ -65,9 +65,8 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 from _machine import describe, format_machine, save_results  # noqa: E402
 
-from extract.lake import DICTIONARY_COLUMNS  # noqa: E402
-from extract.meta import POINT_SCHEMA, SITE_SCHEMA  # noqa: E402
-from extract.parsing import RAW_SCHEMA  # noqa: E402
+from extract.core.schema import POINT_SCHEMA, RAW_SCHEMA, SITE_SCHEMA  # noqa: E402
+from extract.landing.lake import DICTIONARY_COLUMNS  # noqa: E402
 
 DBT = REPO / ".venv" / "bin" / "dbt"
 PROJECT_DIR = REPO / "dbt_project"
@@ -680,8 +679,8 @@ def main(argv: list[str] | None = None) -> int:
                     for days, wh in whs.items()}
         moves: dict[int, dict[str, Any]] = {}
         if args.hot_days >= 0:
-            from extract.tiers import describe as describe_move
-            from extract.tiers import move_to_cold
+            from extract.warehouse.tiers import describe as describe_move
+            from extract.warehouse.tiers import move_to_cold
 
             print(f"move to the cold tier (hot_days {args.hot_days}):", flush=True)
             for days, wh in whs.items():

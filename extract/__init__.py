@@ -4,10 +4,10 @@ Entry points: ``python -m extract --help``; in Python :func:`sync`, :func:`backf
 :func:`import_files`, :class:`FlightDeckClient` and :class:`Settings`.
 """
 
-from .backfill import backfill
-from .client import FlightDeckClient
-from .config import Settings
-from .importer import import_files
-from .sync import sync
+from .core.config import Settings
+from .landing.backfill import backfill
+from .landing.importer import import_files
+from .landing.sync import sync
+from .source.client import FlightDeckClient
 
 __all__ = ["FlightDeckClient", "Settings", "backfill", "import_files", "sync"]

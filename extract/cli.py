@@ -12,20 +12,19 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO, TypeVar
 
-from . import logs, status
-from .client import FlightDeckClient
-from .config import ALLOWED_PAGE_SIZES, Settings, parse_duration, parse_instant
-from .errors import ConfigError, ExtractError, InputError, LockHeld
-from .sync import RunSummary
+from .core import logs
+from .core.cliargs import duration_arg, instant_arg
+from .core.config import ALLOWED_PAGE_SIZES, Settings
+from .core.errors import ConfigError, ExtractError, InputError, LockHeld
+from .landing.summary import print_summary
+from .ops import status
+from .source.client import FlightDeckClient
 
 log = logging.getLogger("extract")
-T = TypeVar("T")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
 
 EPILOG = """\
@@ -63,22 +62,6 @@ person), 2 bad configuration or input,
 """
 
 
-def _arg(parse: Callable[[str, str], T], what: str) -> Callable[[str], T]:
-    """An argparse ``type=`` that reports a ConfigError as argparse's own usage error."""
-    def convert(text: str) -> T:
-        try:
-            return parse(text, what)
-        except ConfigError as e:
-            raise argparse.ArgumentTypeError(str(e)) from None
-    return convert
-
-
-def _duration(what: str) -> Callable[[str], timedelta]:
-    return _arg(parse_duration, what)
-
-
-def _instant(what: str) -> Callable[[str], datetime]:
-    return _arg(parse_instant, what)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -113,15 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--site", action="append", metavar="SITE",
                    help="sync only this site (repeatable; default: all collect-enabled sites)")
-    p.add_argument("--until", type=_instant("--until"), metavar="INSTANT",
+    p.add_argument("--until", type=instant_arg("--until"), metavar="INSTANT",
                    help="end of what is fetched, ISO 8601 (default: now)")
-    p.add_argument("--lookback", type=_duration("--lookback"), metavar="DUR",
+    p.add_argument("--lookback", type=duration_arg("--lookback"), metavar="DUR",
                    help="re-read this much before the checkpoint (default 2h)")
-    p.add_argument("--initial-history", type=_duration("--initial-history"), metavar="DUR",
+    p.add_argument("--initial-history", type=duration_arg("--initial-history"), metavar="DUR",
                    help="history fetched on a site's first sync (default 24h)")
-    p.add_argument("--settle", type=_duration("--settle"), metavar="DUR",
+    p.add_argument("--settle", type=duration_arg("--settle"), metavar="DUR",
                    help="stay this far behind --until (default 1m)")
-    p.add_argument("--chunk", type=_duration("--chunk"), metavar="DUR",
+    p.add_argument("--chunk", type=duration_arg("--chunk"), metavar="DUR",
                    help="checkpointed window size (default 6h)")
     _api(p)
     _common(p)
@@ -132,8 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "Resumable (rerun the same command) and idempotent.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--site", required=True)
-    p.add_argument("--start", required=True, type=_instant("--start"), metavar="INSTANT")
-    p.add_argument("--end", required=True, type=_instant("--end"), metavar="INSTANT")
+    p.add_argument("--start", required=True, type=instant_arg("--start"), metavar="INSTANT")
+    p.add_argument("--end", required=True, type=instant_arg("--end"), metavar="INSTANT")
     p.add_argument("--restart", action="store_true",
                    help="ignore the saved progress of this job and start from --start")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -168,6 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-rows", type=int, default=40, help="rows shown per result (40)")
 
     p = sub.add_parser(
+        "report", help="write the data-quality report (report/index.html) of a warehouse",
+        description="A static, self-contained HTML page: coverage heatmap, gap timeline, "
+                    "freshness, worst points, dbt test results (docs/report.md). Options: "
+                    "`python -m extract report --help`.")
+    p.add_argument("args", nargs=argparse.REMAINDER,
+                   help="options of the report, e.g. --warehouse published/current.duckdb")
+
+    p = sub.add_parser(
         "publish", help="publish the built warehouse as the analysts' read-only snapshot",
         description="Copy WAREHOUSE_PATH to PUBLISHED_DIR/warehouse-<id>.duckdb and point "
                     "PUBLISHED_DIR/current.duckdb at it (the main job does this after "
@@ -183,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text, description=text + ". Without ACE_API_KEY "
                            "the local stand-in is started and used, and the run says so.",
                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.add_argument("--until", type=_instant("--until"), metavar="INSTANT",
+        p.add_argument("--until", type=instant_arg("--until"), metavar="INSTANT",
                        help="end of what is fetched (default: now)")
         p.add_argument("--skip-dbt", action="store_true", help="only sync")
         p.add_argument("--no-repair", action="store_true",
@@ -207,28 +198,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return s
 
 
-def print_summary(summary: RunSummary, out: TextIO | None = None) -> None:
-    w = (out or sys.stdout).write
-    t = summary.totals
-    took = ((summary.finished_at or summary.started_at) - summary.started_at).total_seconds()
-    w(f"{summary.command} {summary.run_id}: {'ok' if summary.ok else 'FAILED'} in {took:.1f}s; "
-      f"{t.landed} samples landed, {t.unchanged} unchanged re-reads skipped, "
-      f"{t.quarantined} quarantined, {t.out_of_window} outside the window\n")
-    if summary.error:
-        w(f"  error: {summary.error}\n")
-    for s in summary.sites:
-        state = "ok" if s.ok else f"FAILED: {s.error}"
-        w(f"  {s.site:<28} {state}; landed {s.counts.landed}, windows {s.windows}, "
-          f"through {s.checkpoint_after or s.checkpoint_before or '-'}\n")
-
-
 def _client(settings: Settings) -> FlightDeckClient:
     settings.require_api()
     return FlightDeckClient.from_settings(settings)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from .sync import sync
+    from .landing.sync import sync
     settings = settings_from(args)
     with _client(settings) as client:
         summary = sync(settings, client, until=args.until, sites=args.site)
@@ -237,7 +213,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from .backfill import backfill
+    from .landing.backfill import backfill
     settings = settings_from(args)
     with _client(settings) as client:
         summary = backfill(settings, client, args.site, args.start, args.end,
@@ -247,7 +223,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .importer import import_files
+    from .landing.importer import import_files
     settings = settings_from(args)
     summary = import_files(settings.lake, args.files, site=args.site)
     print_summary(summary)
@@ -260,24 +236,29 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from .sqlshell import shell
-    return shell(args.sql, max_rows=args.max_rows)
+    from .ops.sqlshell import shell
+    return shell(Settings.paths_from_env().published_dir, args.sql, max_rows=args.max_rows)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .ops.report import main as report_main
+    return report_main(args.args)
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from .lake import new_run_id
-    from .mainjob import warehouse_path
-    from .publish import publish
-    wh = warehouse_path()
+    from .landing.lake import new_run_id
+    from .warehouse.publish import publish
+    settings = Settings.from_env()
+    wh = settings.warehouse.resolve()
     if not wh.exists():
         raise ConfigError(f"no warehouse at {wh}: build it first (make run)")
-    p = publish(wh, new_run_id(datetime.now(UTC)), keep=args.keep)
+    p = publish(wh, new_run_id(datetime.now(UTC)), settings.published_dir, keep=args.keep)
     print(f"published {p.path} ({p.bytes / 1e6:.1f} MB)")
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace, demo: bool = False) -> int:
-    from .mainjob import main_job
+    from .ops.mainjob import main_job
     return main_job(settings_from(args), until=args.until, skip_dbt=args.skip_dbt, demo=demo,
                     repair_gaps=not args.no_repair, report=not args.no_report)
 
@@ -299,13 +280,16 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["simulate"]:
         from .standin.__main__ import main as standin_main
         return int(standin_main(argv[1:]))  # the stand-in parses its own options
+    if argv[:1] == ["report"]:
+        from .ops.report import main as report_main
+        return report_main(argv[1:])  # the report parses its own options
     args = build_parser().parse_args(argv)
     logs.setup(getattr(args, "log_level", "info"), getattr(args, "log_format", "text"))
     _last_command[:] = [args.command]
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "sync": cmd_sync, "backfill": cmd_backfill, "import": cmd_import,
         "simulate": cmd_simulate, "run": cmd_run, "sql": cmd_sql, "publish": cmd_publish,
-        "demo": lambda a: cmd_run(a, demo=True), "status": status.run}
+        "demo": lambda a: cmd_run(a, demo=True), "status": status.run, "report": cmd_report}
     try:
         return handlers[args.command](args)
     except LockHeld as e:

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from extract.config import Secret, Settings
+from extract.core.config import Secret, Settings
 from extract.standin import Clock, StandIn, World
 
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from extract.lake import Lake
+from extract.landing.lake import Lake
 from extract.standin import Fault, StandIn, World
 
 from .conftest import T0, TOKEN, landed_rows, sample_set

@@ -10,9 +10,8 @@ import httpx
 import orjson
 import pytest
 
-from extract.client import FlightDeckClient, RateLimiter
-from extract.config import Secret
-from extract.errors import (
+from extract.core.config import Secret
+from extract.core.errors import (
     AuthError,
     ContractError,
     RequestRejected,
@@ -20,6 +19,7 @@ from extract.errors import (
     TransportError,
     TruncatedBody,
 )
+from extract.source.client import FlightDeckClient, RateLimiter
 
 TOKEN = "s3cr3t-token-value"
 START = datetime(2025, 10, 12, tzinfo=UTC)

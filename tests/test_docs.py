@@ -28,7 +28,7 @@ def test_every_command_and_flag_is_in_the_extractor_docs() -> None:
 
 
 def test_every_environment_variable_is_documented() -> None:
-    code = "".join(p.read_text() for p in (REPO / "extract").glob("*.py"))
+    code = "".join(p.read_text() for p in (REPO / "extract").rglob("*.py"))
     used = set(re.findall(r'"((?:ACE|EXTRACT|LAKE|WAREHOUSE|PUBLISHED)_[A-Z_]+|DBT_VARS)"', code))
     doc = (REPO / "docs" / "extractor.md").read_text() + (REPO / ".env.example").read_text()
     assert used and not {v for v in used if v not in doc}

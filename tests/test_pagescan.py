@@ -15,8 +15,8 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from extract.pagescan import scan_page
-from extract.parsing import DecodedPage, _decode_json, decode_page
+from extract.source.pages import DecodedPage, _decode_json, decode_page
+from extract.source.pagescan import scan_page
 
 NAME_CHARS = "abcXYZ019/._-: ,{}[]'"
 

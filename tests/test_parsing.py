@@ -14,13 +14,8 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from extract.parsing import (
-    _keep_rows,
-    _parse_columns,
-    columns_from_samples,
-    decode_page,
-    parse_page,
-)
+from extract.source.pages import columns_from_samples, decode_page
+from extract.source.parsing import _keep_rows, _parse_columns, parse_page
 
 EXTRACTED = datetime(2026, 1, 1, tzinfo=UTC)
 WINDOW = (datetime(2025, 10, 12, tzinfo=UTC), datetime(2025, 10, 13, tzinfo=UTC))
@@ -283,7 +278,8 @@ def test_times_are_utc_whatever_the_machine_time_zone() -> None:
     """
     code = (
         "from datetime import UTC, datetime\n"
-        "from extract.parsing import columns_from_samples, parse_page\n"
+        "from extract.source.pages import columns_from_samples\n"
+        "from extract.source.parsing import parse_page\n"
         "texts = columns_from_samples([{'name': 'a', 'value': '1', 'time': t} for t in\n"
         "    ['2025-10-12T16:50:36.055960+02:00', '2025-10-12T14:50:36.055960z',\n"
         "     '2025-10-12T09:50:36.055960-0500', '2025-10-12T14:50:36.055960Z']])\n"

@@ -1,5 +1,5 @@
 """Unit tests of the gap-repair planning (extract/repair.py) and of the main job's gap
-counts (extract/mainjob.py): pure functions, no server, no warehouse."""
+counts (extract/warehouse/gaps.py): pure functions, no server, no warehouse."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from extract.config import Settings
-from extract.mainjob import gap_changes
-from extract.repair import (
+from extract.core.config import Settings
+from extract.landing.repair import (
     Gap,
     RepairSummary,
     _backoff,
@@ -20,6 +19,7 @@ from extract.repair import (
     merge_windows,
     plan_site,
 )
+from extract.warehouse.gaps import gap_changes
 
 NOW = datetime(2025, 10, 20, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from extract.report import main, write_report
+from extract.ops.report import main, write_report
 from tests.browser import Node, dump_dom, parse_html, read_png, screenshot
 from tests.warehouse import truth
 from tests.warehouse.common import dbt_vars

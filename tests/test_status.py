@@ -24,9 +24,9 @@ import duckdb
 import pytest
 
 from extract.cli import build_parser
-from extract.lake import atomic_write_json
+from extract.landing.lake import atomic_write_json
+from extract.ops.status import collect_status, exit_code
 from extract.standin import Clock, Fault, StandIn, World
-from extract.status import collect_status, exit_code
 
 from .conftest import T0, TOKEN
 
@@ -40,7 +40,7 @@ def status_argv() -> list[str]:
     own entry point, which takes the same options."""
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return ["-m", "extract", "status"] if "status" in sub.choices else ["-m", "extract.status"]
+    return ["-m", "extract", "status"] if "status" in sub.choices else ["-m", "extract.ops.status"]
 
 
 def cli(args: list[str], env: dict[str, str], timeout: float = 300

@@ -12,12 +12,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from extract.client import FlightDeckClient
-from extract.config import Settings
-from extract.errors import ConfigError, TransportError
-from extract.lake import Lake, check_site_name
+from extract.core.config import Settings
+from extract.core.errors import ConfigError, TransportError
+from extract.landing.lake import Lake, check_site_name
+from extract.landing.sync import read_checkpoint, sync
+from extract.source.client import FlightDeckClient
 from extract.standin import Clock, Fault, StandIn, World
-from extract.sync import read_checkpoint, sync
 
 from .conftest import T0, landed_rows, sample_set
 

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from extract.tiers import SimulatedCrash, move_to_cold
+from extract.warehouse.tiers import SimulatedCrash, move_to_cold
 from tests.warehouse import truth
 from tests.warehouse.common import assert_tables_equal, dbt_vars, expected, read_all
 from tests.warehouse.harness import SPECS, Spec, assert_same, build, raw_query, read_table

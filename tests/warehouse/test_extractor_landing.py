@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from extract.client import FlightDeckClient
-from extract.config import Settings
+from extract.core.config import Settings
+from extract.landing.sync import sync
+from extract.source.client import FlightDeckClient
 from extract.standin import Clock, StandIn, World
-from extract.sync import sync
 
 from .common import assert_tables_equal, dbt_vars, expected, read_all
 from .harness import build

@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
-from .client import FlightDeckClient
+from ..source.client import FlightDeckClient
+from ..source.parsing import parse_page, warm_up
 from .lake import (
     Lake,
     PartitionWriter,
@@ -29,7 +30,6 @@ from .lake import (
     quarantined_before,
     utc_dates,
 )
-from .parsing import parse_page, warm_up
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

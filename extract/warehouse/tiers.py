@@ -36,19 +36,17 @@ from typing import Any
 
 import duckdb
 
-from .errors import ConfigError
-from .lake import fsync_dir
-from .warehouse import connect, has_table
+from ..core.config import DEFAULT_HOT_DAYS, valid_hot_days
+from ..core.schema import COLD_FILE_COLUMNS, RAW_SCHEMA, WINNER_ORDER
+from ..landing.lake import fsync_dir
+from .connect import connect, has_table
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HOT_DAYS = 20
 GRACE = timedelta(hours=24)
 ROW_GROUP_SIZE = 122_880  # DuckDB's own; about one point-month per group (see docs)
-COLUMNS = "site, point, ts, value, value_raw, source, extracted_at, run_id"
-FILE_COLUMNS = "point, ts, value, value_raw, source, extracted_at, run_id"
-WINNER_ORDER = ("case when source = 'import' then 1 else 0 end desc, extracted_at desc, "
-                "run_id desc, value_raw desc nulls last")
+COLUMNS = ", ".join(RAW_SCHEMA.names)
+FILE_COLUMNS = ", ".join(COLD_FILE_COLUMNS)
 
 class SimulatedCrash(RuntimeError):
     """Raised by the test hook ``crash_at`` to simulate a process dying mid-move."""
@@ -62,40 +60,6 @@ class MoveResult:
     files_written: list[Path] = field(default_factory=list)
     files_deleted: list[Path] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def hot_days_setting() -> int:
-    """``ACE_HOT_DAYS``, else ``hot_days`` in ``DBT_VARS``, else the dbt var ``hot_days`` in
-    dbt_project.yml, else 20."""
-    import yaml  # type: ignore[import-untyped,unused-ignore]
-
-    env = os.environ.get("ACE_HOT_DAYS", "").strip()
-    if env:
-        return _valid_hot_days(env, "ACE_HOT_DAYS")
-    try:
-        dbt_vars = yaml.safe_load(os.environ.get("DBT_VARS", "").strip() or "{}")
-    except yaml.YAMLError as e:
-        raise ConfigError(f"DBT_VARS is not valid YAML/JSON: {e}") from None
-    if isinstance(dbt_vars, dict) and dbt_vars.get("hot_days") is not None:
-        return _valid_hot_days(dbt_vars["hot_days"], "hot_days in DBT_VARS")
-    project = Path(__file__).resolve().parent.parent / "dbt_project" / "dbt_project.yml"
-    try:
-        value = yaml.safe_load(project.read_text())["vars"]["hot_days"]
-    except (OSError, KeyError, TypeError):
-        return DEFAULT_HOT_DAYS
-    return _valid_hot_days(value, "hot_days in dbt_project.yml")
-
-
-def _valid_hot_days(value: object, what: str) -> int:
-    """A whole number of days >= 1 (the boundary never moves back, so a wrong value would
-    move recent data to the cold tier for good)."""
-    try:
-        days = int(str(value))
-    except ValueError:
-        raise ConfigError(f"{what}: {value!r} is not a whole number of days") from None
-    if days < 1:
-        raise ConfigError(f"{what}: must be at least 1 day, got {days}")
-    return days
 
 
 def cold_boundary(now: datetime, hot_days: int) -> datetime:
@@ -157,7 +121,7 @@ def move_to_cold(warehouse_path: Path | str, lake_dir: Path | str, hot_days: int
     """
     t0 = datetime.now(UTC)
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    hot_days = hot_days_setting() if hot_days is None else hot_days
+    hot_days = DEFAULT_HOT_DAYS if hot_days is None else valid_hot_days(hot_days, "hot_days")
     cold_dir = (Path(lake_dir) / "cold").resolve()
     con = connect(warehouse_path)
     try:

@@ -16,25 +16,8 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from ..core.schema import POINT_SCHEMA, SITE_SCHEMA, TS
 from .lake import Lake, atomic_write_json, atomic_write_table, check_site_name, read_json
-from .parsing import TS
-
-SITE_SCHEMA = pa.schema([
-    ("site", pa.string()), ("site_id", pa.int64()), ("nice_name", pa.string()),
-    ("client", pa.string()), ("address", pa.string()),
-    ("latitude", pa.float64()), ("longitude", pa.float64()),
-    ("archived", pa.bool_()), ("collect_enabled", pa.bool_()),
-    ("extracted_at", TS), ("run_id", pa.string()), ("raw_json", pa.string()),
-])
-
-POINT_SCHEMA = pa.schema([
-    ("site", pa.string()), ("point", pa.string()), ("point_id", pa.int64()),
-    ("client", pa.string()), ("collect_enabled", pa.bool_()),
-    ("collect_interval", pa.int64()), ("point_type", pa.string()),
-    ("kv_tags", pa.string()), ("marker_tags", pa.string()), ("bacnet_data", pa.string()),
-    ("collect_config", pa.string()), ("created", pa.string()), ("updated", pa.string()),
-    ("extracted_at", TS), ("run_id", pa.string()), ("raw_json", pa.string()),
-])
 
 
 def _json(v: Any) -> str | None:

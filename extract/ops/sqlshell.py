@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import duckdb
 
-from .publish import connect_current
+from ..warehouse.publish import connect_current
 
 
 def _run(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int) -> bool:
@@ -21,9 +22,11 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int) -> bool:
         return False
 
 
-def shell(command: str | None, *, max_rows: int = 40) -> int:
+def shell(published_dir: Path, command: str | None, *, max_rows: int = 40) -> int:
+    """Statements on the newest snapshot in ``published_dir``: one (``command``) or those
+    read from the terminal or stdin; 0 when all ran, 1 when one failed, 2 with no snapshot."""
     try:
-        con = connect_current()
+        con = connect_current(published_dir)
     except FileNotFoundError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -27,9 +27,8 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from ._httpx import httpx
-from .config import ALLOWED_PAGE_SIZES, Secret, Settings
-from .errors import (
+from ..core.config import ALLOWED_PAGE_SIZES, Secret, Settings
+from ..core.errors import (
     AuthError,
     ContractError,
     RateLimited,
@@ -39,7 +38,8 @@ from .errors import (
     TransportError,
     TruncatedBody,
 )
-from .parsing import PageShapeError, decode_page
+from ._httpx import httpx
+from .pages import PageShapeError, decode_page
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .lake import fsync_dir
+from ..landing.lake import fsync_dir
 
 if TYPE_CHECKING:
     import duckdb
@@ -40,18 +40,13 @@ class Published:
     removed: list[Path]
 
 
-def published_dir() -> Path:
-    return Path(os.environ.get("PUBLISHED_DIR") or "published")
+def current_snapshot(directory: Path) -> Path:
+    """``current.duckdb`` of a snapshot directory (``PUBLISHED_DIR``)."""
+    return directory / CURRENT
 
 
-def current_snapshot(directory: Path | None = None) -> Path:
-    return (directory or published_dir()) / CURRENT
-
-
-def publish(warehouse: Path, run_id: str, directory: Path | None = None,
-            keep: int = 3) -> Published:
+def publish(warehouse: Path, run_id: str, directory: Path, keep: int = 3) -> Published:
     """Copy the committed warehouse to a new snapshot and point ``current`` at it."""
-    directory = directory or published_dir()
     directory.mkdir(parents=True, exist_ok=True)
     # fold the write-ahead log into the file, so the copy is the whole committed state
     import duckdb  # here: the sync path imports this module but never publishes
@@ -82,7 +77,7 @@ def publish(warehouse: Path, run_id: str, directory: Path | None = None,
     return Published(final, final.stat().st_size, removed)
 
 
-def connect_current(directory: Path | None = None) -> duckdb.DuckDBPyConnection:
+def connect_current(directory: Path) -> duckdb.DuckDBPyConnection:
     """A read-only session on the newest published snapshot."""
     path = current_snapshot(directory)
     if not path.exists():

@@ -3,12 +3,12 @@
 Gateways buffer during outages and upload late, sometimes later than the sync's look-back
 (``EXTRACT_LOOKBACK``), so a window the sync read while it was empty is never read again.
 The main job therefore reads the gaps of the warehouse's ``point_gaps`` (as of its last
-build) and, for every gap younger than the horizon (``EXTRACT_REPAIR_HORIZON``, 7 days),
-re-fetches the gap's window: a closed gap ``[gap_start, gap_end)``, an open gap (a point
-silent now) from ``gap_start`` to where the sync's look-back begins. What arrives is landed
-like any re-read (only new or changed samples, ``source`` = ``realtime``) and flows through
-the warehouse's normal incremental path; a filled gap disappears from ``point_gaps`` at the
-next build.
+build; ``extract.warehouse.gaps``) and hands them here: for every gap younger than the
+horizon (``EXTRACT_REPAIR_HORIZON``, 7 days), repair re-fetches the gap's window: a closed
+gap ``[gap_start, gap_end)``, an open gap (a point silent now) from ``gap_start`` to where
+the sync's look-back begins. What arrives is landed like any re-read (only new or changed
+samples, ``source`` = ``realtime``) and flows through the warehouse's normal incremental
+path; a filled gap disappears from ``point_gaps`` at the next build.
 
 A gap is first asked again ``EXTRACT_REPAIR_BACKOFF`` (15 min) after a run first saw it;
 after attempt n the wait is backoff x 2^(n-1) (15 min, 15 min, 30 min, 1 h ...), capped at
@@ -35,13 +35,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .client import FlightDeckClient
-from .config import Settings
-from .errors import ExtractError
+from ..core.config import Settings
+from ..core.errors import ExtractError
+from ..core.logs import RUN_ID
+from ..source.client import FlightDeckClient
 from .lake import Lake, atomic_write_json, new_run_id, read_json
-from .logs import RUN_ID
-from .sync import RunSummary, SiteResult, read_checkpoint
-from .warehouse import connect, has_table
+from .summary import RunSummary, SiteResult
+from .sync import read_checkpoint
 from .window import RunContext, chunks, land_window
 
 log = logging.getLogger(__name__)
@@ -104,30 +104,6 @@ def _order(entry: dict[str, Any]) -> tuple[str, str]:
 
 def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text).astimezone(UTC) if text else None
-
-
-def read_gaps(warehouse: Path, since: datetime) -> list[Gap] | None:
-    """The gaps of ``point_gaps`` that are open or ended at or after ``since``; None when the
-    warehouse (or the table) does not exist yet or cannot be opened."""
-    if not warehouse.exists():
-        return None
-    import duckdb
-
-    try:
-        con = connect(warehouse)
-    except duckdb.Error as e:  # e.g. locked by another process
-        log.warning("gap repair: cannot open %s (%s); skipped this run", warehouse, e)
-        return None
-    try:
-        if not has_table(con, "point_gaps"):
-            return None
-        rows = con.execute(
-            "select site, point, gap_start, gap_end from point_gaps "
-            "where is_open or gap_end >= ? order by site, point, gap_start", [since]).fetchall()
-    finally:
-        con.close()
-    return [Gap(s, p, a.astimezone(UTC), b.astimezone(UTC) if b is not None else None)
-            for s, p, a, b in rows]
 
 
 def _backoff(settings: Settings, attempts: int) -> timedelta:
@@ -224,15 +200,20 @@ def _read_state(path: Path, run_id: str, now: datetime) -> dict[str, dict[str, A
         return {}
 
 
-def repair(settings: Settings, client: FlightDeckClient, warehouse: Path,
+def gaps_since(settings: Settings, now: datetime) -> datetime:
+    """The oldest gap end repair still needs to see (older ones are forgotten)."""
+    return now - KEEP_FINAL_HORIZONS * settings.repair_horizon
+
+
+def repair(settings: Settings, client: FlightDeckClient, gaps: list[Gap] | None,
            now: datetime | None = None) -> RepairSummary:
-    """Re-fetch the windows of the gaps that are due; update the per-site repair state."""
+    """Re-fetch the windows of the gaps that are due; update the per-site repair state.
+    ``gaps``: the warehouse's gaps that are open or ended after :func:`gaps_since`; None
+    before the first build."""
     t0 = time.monotonic()
     now = (now or datetime.now(UTC)).astimezone(UTC)
     run_id = new_run_id(datetime.now(UTC))
     summary = RepairSummary(run_id=run_id, started_at=datetime.now(UTC))
-    since = now - KEEP_FINAL_HORIZONS * settings.repair_horizon
-    gaps = read_gaps(warehouse, since)
     if gaps is None:
         summary.skipped = "no warehouse built yet"
         return summary

@@ -11,67 +11,19 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .client import FlightDeckClient
-from .config import Settings
-from .errors import ExtractError, FatalError
+from ..core.config import Settings
+from ..core.errors import ExtractError, FatalError
+from ..core.logs import RUN_ID
+from ..source.client import FlightDeckClient
 from .lake import Lake, atomic_write_json, check_site_name, new_run_id, read_json
-from .logs import RUN_ID
 from .meta import land_points, land_sites
-from .window import Background, Counts, RunContext, chunks, land_window, warm_up_in_background
+from .summary import RunSummary, SiteResult
+from .window import Background, RunContext, chunks, land_window, warm_up_in_background
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SiteResult:
-    site: str
-    ok: bool = True
-    error: str | None = None
-    checkpoint_before: str | None = None
-    checkpoint_after: str | None = None
-    windows: int = 0
-    counts: Counts = field(default_factory=Counts)
-
-
-@dataclass
-class RunSummary:
-    run_id: str
-    command: str
-    started_at: datetime
-    until: datetime | None = None
-    finished_at: datetime | None = None
-    sites: list[SiteResult] = field(default_factory=list)
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and all(s.ok for s in self.sites)
-
-    @property
-    def totals(self) -> Counts:
-        c = Counts()
-        for s in self.sites:
-            c.add(s.counts)
-        return c
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id, "command": self.command, "ok": self.ok, "error": self.error,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "until": self.until.isoformat() if self.until else None,
-            "totals": self.totals.as_dict(),
-            "sites": [{
-                "site": s.site, "ok": s.ok, "error": s.error,
-                "checkpoint_before": s.checkpoint_before,
-                "checkpoint_after": s.checkpoint_after,
-                "windows": s.windows, **s.counts.as_dict(),
-            } for s in self.sites],
-        }
 
 
 def read_checkpoint(lake: Lake, site: str) -> datetime | None:

@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
+from .paths import DBT_PROJECT
 
 #: page sizes the FlightDeck API accepts; anything else is rejected with 422
 ALLOWED_PAGE_SIZES: tuple[int, ...] = (
@@ -98,6 +100,67 @@ def _dur(env: Mapping[str, str], name: str, default: str) -> timedelta:
     return parse_duration(env.get(name, "") or default, name)
 
 
+def _path(env: Mapping[str, str], name: str, default: str) -> Path:
+    return Path(env.get(name, "").strip() or default)
+
+
+def _dbt_vars(env: Mapping[str, str]) -> dict[str, Any]:
+    """``DBT_VARS`` as a mapping (YAML or JSON text); empty when unset."""
+    import yaml  # type: ignore[import-untyped,unused-ignore]
+
+    text = env.get("DBT_VARS", "").strip()
+    if not text:
+        return {}
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"DBT_VARS is not valid YAML/JSON: {e}") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"DBT_VARS must be a mapping, got {text!r}")
+    return doc
+
+
+def project_var(name: str) -> Any:
+    """The default of a dbt var in dbt_project.yml (None when it is not there)."""
+    import yaml  # type: ignore[import-untyped,unused-ignore]
+
+    try:
+        doc = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())
+        return doc["vars"][name]
+    except (OSError, KeyError, TypeError):
+        return None
+
+
+def valid_hot_days(value: object, what: str) -> int:
+    """A whole number of days >= 1 (the cold boundary never moves back, so a wrong value
+    would move recent data to the cold tier for good)."""
+    try:
+        days = int(str(value))
+    except ValueError:
+        raise ConfigError(f"{what}: {value!r} is not a whole number of days") from None
+    if days < 1:
+        raise ConfigError(f"{what}: must be at least 1 day, got {days}")
+    return days
+
+
+def _hot_days(env: Mapping[str, str], dbt_vars: Mapping[str, Any]) -> int:
+    """``ACE_HOT_DAYS``, else ``hot_days`` in ``DBT_VARS``, else the dbt var ``hot_days`` in
+    dbt_project.yml, else 20."""
+    raw = env.get("ACE_HOT_DAYS", "").strip()
+    if raw:
+        return valid_hot_days(raw, "ACE_HOT_DAYS")
+    if dbt_vars.get("hot_days") is not None:
+        return valid_hot_days(dbt_vars["hot_days"], "hot_days in DBT_VARS")
+    value = project_var("hot_days")
+    if value is None:
+        return DEFAULT_HOT_DAYS
+    return valid_hot_days(value, "hot_days in dbt_project.yml")
+
+
+#: raw samples older than this many days move to the cold tier, unless configured
+DEFAULT_HOT_DAYS = 20
+
+
 @dataclass
 class Settings:
     """Everything the extractor needs to know. Build with :meth:`from_env`."""
@@ -119,10 +182,31 @@ class Settings:
     repair_backoff: timedelta = timedelta(minutes=15)
     repair_backoff_max: timedelta = timedelta(hours=12)
     repair_max_span: timedelta = timedelta(days=2)
+    # where the warehouse stage reads and writes (relative paths: from the working directory)
+    warehouse: Path = Path("warehouse.duckdb")
+    published_dir: Path = Path("published")
+    report_path: Path = Path("report/index.html")
+    dbt_target_path: Path | None = None
+    dbt_vars: dict[str, Any] = field(default_factory=dict)
+    hot_days: int = DEFAULT_HOT_DAYS
+
+    @classmethod
+    def paths_from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Only where things are (the lake, the warehouse, the snapshots): for readers such
+        as ``status``, which must work whatever else is misconfigured, and never need the
+        API key."""
+        env = os.environ if env is None else env
+        return cls(lake=_path(env, "LAKE_DIR", "lake"),
+                   warehouse=_path(env, "WAREHOUSE_PATH", "warehouse.duckdb"),
+                   published_dir=_path(env, "PUBLISHED_DIR", "published"),
+                   report_path=_path(env, "REPORT_PATH", "report/index.html"))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Every setting, validated: a wrong one is one ConfigError before any work."""
         env = os.environ if env is None else env
+        dbt_vars = _dbt_vars(env)
+        target = env.get("DBT_TARGET_PATH", "").strip()
         s = cls(
             api_url=env.get("ACE_API_URL", "").strip().rstrip("/"),
             api_key=Secret(env.get("ACE_API_KEY", "").strip()),
@@ -141,6 +225,12 @@ class Settings:
             repair_backoff=_dur(env, "EXTRACT_REPAIR_BACKOFF", "15m"),
             repair_backoff_max=_dur(env, "EXTRACT_REPAIR_BACKOFF_MAX", "12h"),
             repair_max_span=_dur(env, "EXTRACT_REPAIR_MAX_SPAN", "2d"),
+            warehouse=_path(env, "WAREHOUSE_PATH", "warehouse.duckdb"),
+            published_dir=_path(env, "PUBLISHED_DIR", "published"),
+            report_path=_path(env, "REPORT_PATH", "report/index.html"),
+            dbt_target_path=Path(target) if target else None,
+            dbt_vars=dbt_vars,
+            hot_days=_hot_days(env, dbt_vars),
         )
         s.validate_tuning()
         return s
@@ -153,6 +243,14 @@ class Settings:
             )
         if self.chunk <= timedelta(0):
             raise ConfigError("EXTRACT_CHUNK: must be positive")
+        valid_hot_days(self.hot_days, "ACE_HOT_DAYS")
+
+    @property
+    def run_results(self) -> Path:
+        """dbt's run_results.json of the last build (DBT_TARGET_PATH, default
+        dbt_project/target; a relative target is inside the dbt project, as dbt has it)."""
+        target = self.dbt_target_path or Path("target")
+        return (target if target.is_absolute() else DBT_PROJECT / target) / "run_results.json"
 
     def require_api(self) -> None:
         """Fail with one clear line when the API cannot be reached as configured."""

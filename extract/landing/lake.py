@@ -23,8 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .errors import ConfigError, LockHeld
-from .parsing import QUARANTINE_SCHEMA, RAW_SCHEMA, query
+from ..core.duck import query
+from ..core.errors import ConfigError, LockHeld
+from ..core.schema import QUARANTINE_SCHEMA, RAW_SCHEMA
 
 SITE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 DICTIONARY_COLUMNS = ["site", "point", "source", "run_id", "reason", "origin"]

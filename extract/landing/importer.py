@@ -19,7 +19,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import InputError
+from ..core.duck import cursor
+from ..core.errors import InputError
+from ..core.logs import RUN_ID
+from ..core.schema import QUARANTINE_SCHEMA, TS
+from ..source.parsing import parse_texts
 from .lake import (
     SITE_NAME,
     Lake,
@@ -31,9 +35,7 @@ from .lake import (
     only_new_bad,
     quarantined_before,
 )
-from .logs import RUN_ID
-from .parsing import QUARANTINE_SCHEMA, TS, cursor, parse_texts
-from .sync import RunSummary, SiteResult
+from .summary import RunSummary, SiteResult
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,12 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from .client import FlightDeckClient
-from .config import Settings
-from .errors import ConfigError, ExtractError
+from ..core.config import Settings
+from ..core.errors import ConfigError, ExtractError
+from ..core.logs import RUN_ID
+from ..source.client import FlightDeckClient
 from .lake import Lake, atomic_write_json, check_site_name, new_run_id, read_json
-from .logs import RUN_ID
-from .sync import RunSummary, SiteResult
+from .summary import RunSummary, SiteResult
 from .window import RunContext, day_chunks, land_window, warm_up_in_background
 
 log = logging.getLogger(__name__)

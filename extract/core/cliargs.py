@@ -1,0 +1,34 @@
+"""argparse converters shared by every command line: a bad value is argparse's own one-line
+usage error naming the option."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from .config import parse_duration, parse_instant
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+
+def _arg(parse: Callable[[str, str], T], what: str) -> Callable[[str], T]:
+    """An argparse ``type=`` that reports a ConfigError as argparse's own usage error."""
+    def convert(text: str) -> T:
+        try:
+            return parse(text, what)
+        except ConfigError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return convert
+
+
+def duration_arg(what: str) -> Callable[[str], timedelta]:
+    """``--opt 5m``: a duration (90s, 5m, 2h, 1d)."""
+    return _arg(parse_duration, what)
+
+
+def instant_arg(what: str) -> Callable[[str], datetime]:
+    """``--opt 2026-01-01T00:00:00Z``: an ISO 8601 instant (naive means UTC) or ``now``."""
+    return _arg(parse_instant, what)

@@ -1,0 +1,207 @@
+"""What the report shows: the window, per-point rows, gaps, freshness and dbt test results,
+as plain dataclasses, with the report's thresholds and colours."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+EXIT_OK, EXIT_UNUSABLE = 0, 2
+
+
+DEFAULT_DAYS = 30
+
+
+DEFAULT_OUT = Path("report") / "index.html"
+
+
+DEFAULT_RUN_RESULTS = Path("dbt_project") / "target" / "run_results.json"
+
+
+HEATMAP_MAX_ROWS = 200  # points drawn in the heatmap (worst first)
+
+
+WORST_POINTS = 20
+
+
+TIMELINE_MAX_LANES = 60  # points drawn in the gap timeline (most gap time first)
+
+
+TIMELINE_MERGE_PX = 3.0  # gaps closer than this on the timeline are drawn as one bar
+
+
+FRESH_LATE = timedelta(hours=2)  # the thresholds of `dbt source freshness` (docs/warehouse.md)
+
+
+FRESH_STALE = timedelta(days=1)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# What the report reads; anything missing is named in one error (a warehouse never built).
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "sites": ("site", "timezone"),
+    "points": ("site", "point", "timezone", "collect_interval", "first_sample_ts",
+               "last_sample_ts"),
+    "data_quality_daily": ("site", "point", "day", "expected", "actual", "numeric",
+                           "coverage", "quality_score"),
+    "point_gaps": ("site", "point", "gap_start", "gap_end", "missing_expected", "is_open"),
+}
+
+
+# Coverage colour bins, checked in order: (exclusive upper bound, colour, legend label).
+COVERAGE_BINS: tuple[tuple[float, str, str], ...] = (
+    (1e-12, "#67001f", "0 (no numeric sample)"),
+    (0.5, "#d6604d", "below 50%"),
+    (0.8, "#f4a582", "50 to 80%"),
+    (0.95, "#fee08b", "80 to 95%"),
+    (0.99, "#a6d96a", "95 to 99%"),
+    (1.05, "#1a9850", "99 to 105%"),
+    (math.inf, "#4393c3", "over 105% (faster than configured)"),
+)
+
+
+NO_DATA_COLOUR = "#e8e8e8"
+
+
+GAP_COLOUR = "#d6604d"
+
+
+OPEN_GAP_COLOUR = "#762a83"
+
+
+class ReportError(Exception):
+    """The warehouse cannot be reported on: no file, tables missing, or it is locked."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """The reported period: ``days`` local days ending with the day that holds ``as_of``."""
+
+    as_of: datetime
+    first_day: date
+    last_day: date
+    start: datetime  # the earliest local midnight of first_day among the sites' zones
+
+    @property
+    def days(self) -> list[date]:
+        n = (self.last_day - self.first_day).days + 1
+        return [self.first_day + timedelta(days=i) for i in range(n)]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (point, local day) of the heatmap; ``coverage`` None when nothing was expected."""
+
+    day: date
+    coverage: float | None
+    actual: int = 0
+    expected: float | None = None
+    quality: float | None = None
+    note: str = ""  # why coverage is None, or that the day is still in progress
+    complete: bool = True  # the local day ended at or before as_of
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A row of point_gaps."""
+
+    site: str
+    point: str
+    start: datetime
+    end: datetime | None  # None: open (the point has not reported since)
+    missing_expected: float
+
+    def shown(self, window: Window) -> tuple[datetime, datetime]:
+        """The part of the gap inside ``[window.start, window.as_of]``."""
+        end = window.as_of if self.end is None else min(self.end, window.as_of)
+        return max(self.start, window.start), end
+
+
+@dataclass
+class PointRow:
+    """A point in the window: its heatmap cells and its gap totals in the window."""
+
+    site: str
+    point: str
+    timezone: str
+    interval: float
+    first_sample: datetime | None
+    last_sample: datetime | None
+    cells: list[Cell] = field(default_factory=list)
+    gaps_in_window: int = 0
+    gap_seconds: float = 0.0
+    open_since: datetime | None = None
+    bars: list[Gap] = field(default_factory=list)  # its gaps in the window (timeline lanes)
+
+    @property
+    def label(self) -> str:
+        return f"{self.site} / {self.point}"
+
+    @property
+    def mean_coverage(self) -> float | None:
+        """Mean of min(coverage, 1) over the complete days (the day in progress only counts
+        when there is nothing else); None when no day of the window expected samples."""
+        known = [c for c in self.cells if c.coverage is not None]
+        complete = [c for c in known if c.complete] or known
+        if not complete:
+            return None
+        return math.fsum(min(c.coverage or 0.0, 1.0) for c in complete) / len(complete)
+
+    @property
+    def empty_days(self) -> int:
+        return sum(1 for c in self.cells if c.coverage == 0.0 and c.complete)
+
+
+@dataclass(frozen=True)
+class SiteFreshness:
+    site: str
+    timezone: str
+    points: int
+    last_sample: datetime | None
+    open_gaps: int
+
+
+@dataclass(frozen=True)
+class DbtTestResult:
+    unique_id: str
+    name: str
+    kind: str  # "data test" or "unit test"
+    status: str
+    failures: int | None
+    message: str
+
+
+@dataclass
+class RunResults:
+    path: Path | None
+    problem: str | None = None  # why there are no results to show
+    generated_at: str = ""
+    command: str = ""
+    tests: list[DbtTestResult] = field(default_factory=list)
+    other_statuses: Counter[str] = field(default_factory=Counter)  # models, hooks, ...
+
+
+@dataclass
+class ReportData:
+    warehouse: Path
+    generated_at: datetime
+    window: Window
+    points: list[PointRow]  # in scope, worst first
+    lanes: list[PointRow]  # the gap timeline's, most gap time first
+    sites: list[SiteFreshness]
+    never_reported: list[tuple[str, str]]
+    run_results: RunResults
+
+
+STATUS_ORDER = ("error", "fail", "warn", "runtime error", "skipped", "pass", "success")
+
+
+TEST_COMMANDS = ("build", "test", "retry")  # the dbt commands whose results hold test runs
+
+
+TEST_STATUSES = ("pass", "warn", "fail", "error")

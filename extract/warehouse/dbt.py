@@ -1,0 +1,61 @@
+"""Running ``dbt build`` of the warehouse in this process, and what it did."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..core.paths import DBT_PROJECT, REPO_ROOT
+
+
+@dataclass
+class BuildResult:
+    """What ``dbt build`` did: success, and per status the nodes (tests by name)."""
+
+    ok: bool
+    error: str | None = None
+    models: int = 0
+    tests: dict[str, list[str]] = field(default_factory=dict)  # status -> test names
+    failed_models: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return len(self.tests.get(status, []))
+
+
+def dbt_build(lake: Path, dbt_vars: dict[str, Any] | None = None, extra: list[str] | None = None,
+              as_of: datetime | None = None) -> BuildResult:
+    """``dbt build`` of the warehouse over ``lake``: models and data tests. ``dbt_vars`` are
+    passed as ``--vars``; ``as_of`` (the main job's ``--until``) is the run's time for open
+    gaps and recent-window tests, unless ``dbt_vars`` sets it."""
+    # dbt reads these through env_var() in the sources and the profile
+    os.environ["LAKE_DIR"] = str(lake.resolve())
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    from dbt.cli.main import dbtRunner
+
+    # unit tests check the SQL, not the data: CI runs them, the schedule need not
+    args = ["build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(REPO_ROOT),
+            "--exclude-resource-type", "unit_test", *(extra or [])]
+    merged = dict(dbt_vars or {})
+    if as_of is not None:
+        merged.setdefault("as_of", as_of.astimezone(UTC).isoformat())
+    if merged:  # e.g. {"site_timezones": {"ses_falls_city": "America/Chicago"}}
+        args += ["--vars", json.dumps(merged, default=str)]
+    res = dbtRunner().invoke(args)
+    out = BuildResult(ok=bool(res.success),
+                      error=str(res.exception) if res.exception is not None else None)
+    for node_result in getattr(res.result, "results", None) or []:
+        node = getattr(node_result, "node", None)
+        status = str(getattr(node_result.status, "value", node_result.status))
+        kind = str(getattr(getattr(node, "resource_type", None), "value", ""))
+        name = getattr(node, "name", "?")
+        if kind == "test":
+            out.tests.setdefault(status, []).append(name)
+        elif kind == "model":
+            out.models += 1
+            if status not in ("success", "pass"):
+                out.failed_models.append(name)
+    return out
