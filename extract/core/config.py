@@ -114,7 +114,9 @@ def _dbt_vars(env: Mapping[str, str]) -> dict[str, Any]:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ConfigError(f"DBT_VARS is not valid YAML/JSON: {e}") from None
+        # one line: YAML's own message spans several
+        raise ConfigError(f"DBT_VARS is not valid YAML/JSON: {' '.join(str(e).split())}"
+                          ) from None
     if not isinstance(doc, dict):
         raise ConfigError(f"DBT_VARS must be a mapping, got {text!r}")
     return doc

@@ -99,8 +99,6 @@ def step_repair(run: Run) -> None:
     try:
         gaps = read_gaps(run.warehouse, gaps_since(run.settings, now))
         rep = repair(run.settings, run.client, gaps, now=run.until)
-    except (LockHeld, ConfigError):
-        raise
     except Exception as e:  # noqa: BLE001 - repair is best effort; the build goes on
         log.exception("gap repair failed")
         run.job.warnings.append(f"gap repair: {type(e).__name__}: {e} (retried next run)")
