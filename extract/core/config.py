@@ -189,6 +189,7 @@ class Settings:
     published_dir: Path = Path("published")
     report_path: Path = Path("report/index.html")
     dbt_target_path: Path | None = None
+    dbt_log_dir: Path | None = None
     dbt_vars: dict[str, Any] = field(default_factory=dict)
     hot_days: int = DEFAULT_HOT_DAYS
 
@@ -209,6 +210,7 @@ class Settings:
         env = os.environ if env is None else env
         dbt_vars = _dbt_vars(env)
         target = env.get("DBT_TARGET_PATH", "").strip()
+        log_dir = env.get("DBT_LOG_PATH", "").strip()
         s = cls(
             api_url=env.get("ACE_API_URL", "").strip().rstrip("/"),
             api_key=Secret(env.get("ACE_API_KEY", "").strip()),
@@ -231,6 +233,7 @@ class Settings:
             published_dir=_path(env, "PUBLISHED_DIR", "published"),
             report_path=_path(env, "REPORT_PATH", "report/index.html"),
             dbt_target_path=Path(target) if target else None,
+            dbt_log_dir=Path(log_dir) if log_dir else None,
             dbt_vars=dbt_vars,
             hot_days=_hot_days(env, dbt_vars),
         )
@@ -253,6 +256,13 @@ class Settings:
         dbt_project/target; a relative target is inside the dbt project, as dbt has it)."""
         target = self.dbt_target_path or Path("target")
         return (target if target.is_absolute() else DBT_PROJECT / target) / "run_results.json"
+
+    @property
+    def dbt_log(self) -> Path:
+        """Where the main job's ``dbt build`` writes its output (DBT_LOG_PATH, default
+        dbt_project/logs; a relative directory is inside the dbt project, as dbt has it)."""
+        logs = self.dbt_log_dir or Path("logs")
+        return (logs if logs.is_absolute() else DBT_PROJECT / logs) / "dbt.log"
 
     def require_api(self) -> None:
         """Fail with one clear line when the API cannot be reached as configured."""

@@ -33,6 +33,7 @@ class JobSummary:
     cold: dict[str, Any] = field(default_factory=dict)
     published: str | None = None
     report: str | None = None
+    dbt_log: str | None = None
     steps: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -77,6 +78,8 @@ class JobSummary:
             lines.append(f"  cold tier        moved {self.cold.get('moved_rows', 0):,} rows "
                          f"into {self.cold.get('partitions', 0)} partitions "
                          f"(boundary {self.cold.get('cold_until')})")
+        if self.dbt_log:
+            lines.append(f"  dbt log          {self.dbt_log}")
         if self.published:
             lines.append(f"  published        {self.published}")
         if self.report:
