@@ -145,16 +145,28 @@ def _rejected_rows(path: Path, read: FileTexts, site: str | None, run_id: str,
 
 
 def last_of_each_key(good: pa.Table) -> pa.Table:
-    """The last row (in table order) of each (site, point, ts), in table order."""
-    if good.num_rows < 2:
+    """The last row (in table order) of each (site, point, ts), in table order.
+
+    One stable sort of integer keys (the site's and point's dictionary codes, and ts): the
+    last row of a run of equal keys is the last of that key in the table.
+    """
+    n = good.num_rows
+    if n < 2:
         return good
-    keys = ["site", "point", "ts"]
-    idx = pa.array(np.arange(good.num_rows, dtype=np.int64))
-    last = (good.select(keys).append_column("i", idx)
-            .group_by(keys, use_threads=False).aggregate([("i", "max")]))
-    if last.num_rows == good.num_rows:
+
+    def codes(col: pa.ChunkedArray) -> np.ndarray:
+        enc = pc.dictionary_encode(col).combine_chunks()
+        return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    name = codes(good["point"]) * (len(pc.unique(good["site"])) + 1) + codes(good["site"])
+    ts = np.asarray(pc.cast(good["ts"], pa.int64()).combine_chunks().to_numpy(
+        zero_copy_only=False), dtype=np.int64)
+    order = np.lexsort((ts, name))
+    k, t = name[order], ts[order]
+    last = np.append((k[1:] != k[:-1]) | (t[1:] != t[:-1]), True)
+    if last.all():
         return good
-    return good.take(pa.array(np.sort(last["i_max"].to_numpy())))
+    return good.take(pa.array(np.sort(order[last])))
 
 
 def _import_file(lake: Lake, path: Path, site: str | None, rules: TimeRules, run_id: str,
