@@ -25,6 +25,7 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -80,10 +81,13 @@ def import_files(lake_dir: Path, paths: list[Path], *, site: str | None = None,
             try:
                 _import_file(lake, path, site, rules, run_id, seq, results, extracted_at,
                              result)
-            except (ExtractError, OSError) as e:
+            except (ExtractError, OSError, pa.ArrowException, duckdb.Error) as e:
+                # one line for the file; the other files go on
                 result.ok = False
-                result.error = str(e).removeprefix(f"{path}: ")
+                text = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                result.error = text.removeprefix(f"{path}: ")
                 log.error("%s: not imported: %s", path, result.error)
+                log.debug("%s: not imported", path, exc_info=True)
         failed = [f.path for f in summary.files if not f.ok]
         if failed:
             summary.error = (f"{len(failed)} of {len(paths)} files not imported: "
