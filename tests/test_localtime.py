@@ -29,8 +29,8 @@ def expected(wall: datetime, zone: str) -> tuple[datetime | None, str | None]:
 def walls(zone: str, rng: random.Random) -> list[datetime]:
     """Minutes within two hours of every offset change of 2024-2027, and random others."""
     z = zoneinfo.ZoneInfo(zone)
-    out = [datetime(2024, 1, 1) + timedelta(minutes=rng.randrange(4 * 525_600))
-           for _ in range(200)]
+    start = datetime(2024, 1, 1, tzinfo=UTC).replace(tzinfo=None)  # a wall time, no zone
+    out = [start + timedelta(minutes=rng.randrange(4 * 525_600)) for _ in range(200)]
     t = datetime(2024, 1, 1, tzinfo=UTC)
     while t < datetime(2028, 1, 1, tzinfo=UTC):
         nxt = t + timedelta(hours=1)
