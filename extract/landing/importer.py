@@ -25,7 +25,6 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -81,7 +80,9 @@ def import_files(lake_dir: Path, paths: list[Path], *, site: str | None = None,
             try:
                 _import_file(lake, path, site, rules, run_id, seq, results, extracted_at,
                              result)
-            except (ExtractError, OSError, pa.ArrowException, duckdb.Error) as e:
+            except Exception as e:
+                if not _file_failure(e):
+                    raise
                 # one line for the file; the other files go on
                 result.ok = False
                 text = (str(e).strip().splitlines() or [type(e).__name__])[0]
@@ -96,6 +97,16 @@ def import_files(lake_dir: Path, paths: list[Path], *, site: str | None = None,
         summary.finished_at = datetime.now(UTC)
         atomic_write_json(lake.run_path(run_id), summary.as_dict())
     return summary
+
+
+def _file_failure(e: Exception) -> bool:
+    """A failure of one file (its reading, parsing or landing), not of the command.
+
+    DuckDB's errors are recognised by their module: importing duckdb here would make
+    every ``import extract`` (a sync's start-up too) pay for it.
+    """
+    return (isinstance(e, ExtractError | OSError | pa.ArrowException)
+            or type(e).__module__.split(".")[0] in ("duckdb", "_duckdb"))
 
 
 def _valid_site(sites: pa.ChunkedArray | pa.Array) -> pa.Array:

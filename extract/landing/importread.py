@@ -6,8 +6,9 @@ ragged row (too many or too few fields) or a row with bytes that are not UTF-8. 
 kept as received (the line's own bytes, with ``\\xNN`` escapes for bytes that are not
 UTF-8) with the reason, to be quarantined: one bad row never refuses the whole file.
 
-``line`` is the row's line in the file (the header is line 1): exact for files whose
-values hold no line breaks; a quoted value with a line break shifts the rows after it.
+``line`` is the row's line in the file (the header is line 1): exact for files without
+blank lines or quoted line breaks (DuckDB gives no line numbers of good rows: they are
+counted, skipping the lines it set aside, so each of those shifts the rows after it).
 A Parquet file's first row is "line 2" too, as if it had been exported with a header.
 """
 
