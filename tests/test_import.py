@@ -110,9 +110,12 @@ def test_the_plausible_range_is_configurable(env: dict[str, str], tmp_path: Path
                                  "EXTRACT_IMPORT_AHEAD": "2h"})
     assert r.returncode == 0, r.stderr
     assert [v for _, _, v in landed(env)] == ["1", "2"]
-    bad = cli(["import", str(f)], {**env, "EXTRACT_IMPORT_EARLIEST": "last year"})
-    assert bad.returncode == 2 and "EXTRACT_IMPORT_EARLIEST" in bad.stderr
-    assert "Traceback" not in bad.stderr
+    for name, value in (("EXTRACT_IMPORT_EARLIEST", "last year"),
+                        ("EXTRACT_IMPORT_EARLIEST", "2999-01-01T00:00:00Z"),
+                        ("EXTRACT_IMPORT_AHEAD", "100000d")):
+        bad = cli(["import", str(f)], {**env, name: value})
+        assert bad.returncode == 2 and name in bad.stderr, (name, value, bad.stderr)
+        assert "Traceback" not in bad.stderr
 
 
 def test_naive_times_are_utc_unless_a_timezone_is_given(

@@ -163,6 +163,8 @@ def _hot_days(env: Mapping[str, str], dbt_vars: Mapping[str, Any]) -> int:
 DEFAULT_HOT_DAYS = 20
 #: an imported time before this is not a plausible sample (EXTRACT_IMPORT_EARLIEST)
 DEFAULT_IMPORT_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+#: the furthest ahead of now an imported time may be (EXTRACT_IMPORT_AHEAD)
+MAX_IMPORT_AHEAD = timedelta(days=3650)
 
 
 def _instant(env: Mapping[str, str], name: str, default: datetime) -> datetime:
@@ -270,6 +272,12 @@ class Settings:
         if self.chunk <= timedelta(0):
             raise ConfigError("EXTRACT_CHUNK: must be positive")
         valid_hot_days(self.hot_days, "ACE_HOT_DAYS")
+        if not timedelta(0) <= self.import_ahead <= MAX_IMPORT_AHEAD:
+            raise ConfigError(f"EXTRACT_IMPORT_AHEAD: must be between 0 and "
+                              f"{MAX_IMPORT_AHEAD.days}d, got {self.import_ahead}")
+        if self.import_earliest >= datetime.now(UTC):
+            raise ConfigError("EXTRACT_IMPORT_EARLIEST: must be in the past, got "
+                              f"{self.import_earliest.isoformat()}")
 
     @property
     def run_results(self) -> Path:

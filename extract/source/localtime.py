@@ -54,6 +54,16 @@ def known_zone(name: str) -> str | None:
         return _zone_names().get(name.lower())
 
 
+def _shift(t: datetime, by: timedelta) -> datetime:
+    """``t + by``, held at the ends of datetime's range."""
+    try:
+        return t + by
+    except OverflowError:
+        if by > timedelta(0):
+            return datetime.max.replace(tzinfo=UTC)
+        return datetime.min.replace(tzinfo=UTC)
+
+
 def _naive(t: datetime) -> pa.Scalar:
     return pa.scalar(t.astimezone(UTC).replace(tzinfo=None), _NAIVE_TS)
 
@@ -117,8 +127,9 @@ class TimeRules:
             zones = pc.if_else(naive, pa.scalar(self.zone), zones)
         lo, hi = _naive(self.earliest), _naive(self.latest)
         convert = pc.and_(pc.and_(pc.is_valid(zones), pc.is_null(reason)),
-                          pc.and_(pc.greater_equal(ts, _naive(self.earliest - _MAX_OFFSET)),
-                                  pc.less(ts, _naive(self.latest + _MAX_OFFSET)))
+                          pc.and_(pc.greater_equal(ts, _naive(_shift(self.earliest,
+                                                                     -_MAX_OFFSET))),
+                                  pc.less(ts, _naive(_shift(self.latest, _MAX_OFFSET))))
                           ).fill_null(False)
         if n and pc.any(convert).as_py():
             for zone in pc.unique(zones.filter(convert)).to_pylist():
