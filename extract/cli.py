@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .core import logs
-from .core.cliargs import duration_arg, instant_arg
+from .core.cliargs import duration_arg, instant_arg, zone_arg
 from .core.config import ALLOWED_PAGE_SIZES, Settings
 from .core.errors import ConfigError, ExtractError, InputError, LockHeld
 from .landing.summary import print_summary
@@ -51,6 +51,9 @@ environment:
                            attempt (default 15m) ...
   EXTRACT_REPAIR_BACKOFF_MAX  ... up to this (default 12h)
   EXTRACT_REPAIR_MAX_SPAN  most gap windows re-read per site and run (default 2d)
+  EXTRACT_IMPORT_EARLIEST  import: earlier times are quarantined (default 2000-01-01)
+  EXTRACT_IMPORT_AHEAD     import: times later than now plus this are quarantined
+                           (default 1d)
   ACE_HOT_DAYS             raw samples older than this many days move to the cold tier
                            (default: the dbt var hot_days, 20)
   REPORT_PATH              the data-quality report the main job writes
@@ -126,11 +129,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "import", help="land exported Parquet/CSV history as source=import",
         description="Each file needs point (or name), time (ts/time/timestamp) and value "
-                    "columns, and a site column or --site. Unparseable rows are quarantined "
-                    "with the reason; the others land.",
+                    "columns, and a site column or --site. Rows that cannot be used (an "
+                    "unparseable time or point, a ragged CSV row, bytes that are not UTF-8, "
+                    "a time outside EXTRACT_IMPORT_EARLIEST .. now + EXTRACT_IMPORT_AHEAD, "
+                    "an ambiguous or nonexistent local time) are quarantined with the "
+                    "reason; the others land. Each file is independent: one that cannot "
+                    "be read is reported and the others land (exit status 2). Within a "
+                    "file, the last row of a (site, point, ts) wins; a later file wins "
+                    "over an earlier one.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--site", help="site of every row, for files without a site column")
+    p.add_argument("--timezone", type=zone_arg("--timezone"), metavar="ZONE",
+                   help="naive times are local times of this IANA zone, e.g. "
+                        "America/New_York (default: naive times are UTC)")
     _common(p)
 
     p = sub.add_parser(
@@ -225,8 +237,11 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from .landing.importer import import_files
     settings = settings_from(args)
-    summary = import_files(settings.lake, args.files, site=args.site)
+    summary = import_files(settings.lake, args.files, site=args.site, timezone=args.timezone,
+                           earliest=settings.import_earliest, ahead=settings.import_ahead)
     print_summary(summary)
+    if any(not f.ok for f in summary.files):
+        return EXIT_CONFIG  # a file that cannot be read is bad input; the others landed
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 

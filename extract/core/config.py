@@ -161,6 +161,27 @@ def _hot_days(env: Mapping[str, str], dbt_vars: Mapping[str, Any]) -> int:
 
 #: raw samples older than this many days move to the cold tier, unless configured
 DEFAULT_HOT_DAYS = 20
+#: an imported time before this is not a plausible sample (EXTRACT_IMPORT_EARLIEST)
+DEFAULT_IMPORT_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+#: the furthest ahead of now an imported time may be (EXTRACT_IMPORT_AHEAD)
+MAX_IMPORT_AHEAD = timedelta(days=3650)
+
+
+def _instant(env: Mapping[str, str], name: str, default: datetime) -> datetime:
+    raw = env.get(name, "").strip()
+    return parse_instant(raw, name) if raw else default
+
+
+def valid_zone(name: str, what: str) -> str:
+    """An IANA time zone name (``America/New_York``) that zoneinfo knows."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name.strip())
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{what}: {name!r} is not an IANA time zone "
+                          "(examples: America/New_York, Europe/Berlin, UTC)") from None
+    return name.strip()
 
 
 @dataclass
@@ -184,6 +205,9 @@ class Settings:
     repair_backoff: timedelta = timedelta(minutes=15)
     repair_backoff_max: timedelta = timedelta(hours=12)
     repair_max_span: timedelta = timedelta(days=2)
+    # import: times outside [import_earliest, now + import_ahead) are quarantined
+    import_earliest: datetime = DEFAULT_IMPORT_EARLIEST
+    import_ahead: timedelta = timedelta(days=1)
     # where the warehouse stage reads and writes (relative paths: from the working directory)
     warehouse: Path = Path("warehouse.duckdb")
     published_dir: Path = Path("published")
@@ -229,6 +253,8 @@ class Settings:
             repair_backoff=_dur(env, "EXTRACT_REPAIR_BACKOFF", "15m"),
             repair_backoff_max=_dur(env, "EXTRACT_REPAIR_BACKOFF_MAX", "12h"),
             repair_max_span=_dur(env, "EXTRACT_REPAIR_MAX_SPAN", "2d"),
+            import_earliest=_instant(env, "EXTRACT_IMPORT_EARLIEST", DEFAULT_IMPORT_EARLIEST),
+            import_ahead=_dur(env, "EXTRACT_IMPORT_AHEAD", "1d"),
             warehouse=_path(env, "WAREHOUSE_PATH", "warehouse.duckdb"),
             published_dir=_path(env, "PUBLISHED_DIR", "published"),
             report_path=_path(env, "REPORT_PATH", "report/index.html"),
@@ -249,6 +275,12 @@ class Settings:
         if self.chunk <= timedelta(0):
             raise ConfigError("EXTRACT_CHUNK: must be positive")
         valid_hot_days(self.hot_days, "ACE_HOT_DAYS")
+        if not timedelta(0) <= self.import_ahead <= MAX_IMPORT_AHEAD:
+            raise ConfigError(f"EXTRACT_IMPORT_AHEAD: must be between 0 and "
+                              f"{MAX_IMPORT_AHEAD.days}d, got {self.import_ahead}")
+        if self.import_earliest >= datetime.now(UTC):
+            raise ConfigError("EXTRACT_IMPORT_EARLIEST: must be in the past, got "
+                              f"{self.import_earliest.isoformat()}")
 
     @property
     def run_results(self) -> Path:

@@ -240,14 +240,18 @@ def _files(dirs: list[Path]) -> list[str]:
 
 
 def landed_latest(lake: Lake, site: str, start: datetime, end: datetime,
-                  source_is_import: bool) -> pa.Table | None:
+                  source_is_import: bool, days: list[date] | None = None) -> pa.Table | None:
     """The latest landed ``value_raw`` per (point, ts) in ``[start, end)`` of one class.
 
     Classes are imports, and everything else: a new row is only worth landing when it
     differs from the latest of its own class (an import always outranks the others, so
-    comparing a realtime re-read with an import would re-land it on every run).
+    comparing a realtime re-read with an import would re-land it on every run). ``days``
+    (the dates that matter, when they are fewer than all of ``[start, end)``) limits the
+    partitions read.
     """
-    files = _files([lake.raw_dir(site, d) for d in utc_dates(start, end)])
+    if days is None:
+        days = utc_dates(start, end)
+    files = _files([lake.raw_dir(site, d) for d in days])
     if not files:
         return None
     cls = "=" if source_is_import else "<>"

@@ -20,6 +20,7 @@ DuckDB applies them to every row the casts do not settle; the two agree on every
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -212,6 +213,14 @@ def _parse_columns(texts: pa.Table, *, general_only: bool = False) -> dict[str, 
     return {"ts": ts, "value": value, "reason": reason}
 
 
+def parse_columns(texts: pa.Table) -> dict[str, pa.Array]:
+    """``ts`` (naive UTC), ``value`` and ``reason`` of each row of ``texts``, in order."""
+    return _parse_columns(texts)
+
+
+#: a further check of parsed rows: (texts, parsed columns) -> parsed columns, in order
+Refine = Callable[[pa.Table, dict[str, pa.Array]], dict[str, pa.Array]]
+
 #: at most this many runs of kept rows are kept as slices (see _keep_rows)
 _MAX_SLICES = 256
 
@@ -244,14 +253,19 @@ def parse_texts(
     run_id: str,
     origin: str | pa.Array,
     window: tuple[datetime, datetime] | None = None,
+    refine: Refine | None = None,
 ) -> Parsed:
     """Parse a table with string columns ``name, time_text, value_text``.
 
     ``site`` and ``origin`` are one value for all rows or one per row. With ``window``,
-    rows whose ts falls outside ``[start, end)`` are dropped and counted.
+    rows whose ts falls outside ``[start, end)`` are dropped and counted. ``refine`` may
+    change the parsed times and give more rows a quarantine reason (the import's time
+    rules, ``source/localtime.py``).
     """
     n = texts.num_rows
     out = _parse_columns(texts)
+    if refine is not None:
+        out = refine(texts, out)
     is_bad = pc.is_valid(out["reason"])
     keep = pc.invert(is_bad)
     if window is not None:
