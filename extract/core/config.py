@@ -100,6 +100,15 @@ def _dur(env: Mapping[str, str], name: str, default: str) -> timedelta:
     return parse_duration(env.get(name, "") or default, name)
 
 
+def _span(d: timedelta) -> str:
+    """A duration as the settings write it: ``5m``, ``90s``, ``2h``."""
+    secs = d.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size and secs % size == 0:
+            return f"{int(secs // size)}{unit}"
+    return f"{secs:g}s"
+
+
 def _path(env: Mapping[str, str], name: str, default: str) -> Path:
     return Path(env.get(name, "").strip() or default)
 
@@ -184,6 +193,8 @@ class Settings:
     repair_backoff: timedelta = timedelta(minutes=15)
     repair_backoff_max: timedelta = timedelta(hours=12)
     repair_max_span: timedelta = timedelta(days=2)
+    #: how far past the wall clock an --until/--end may reach (clocks of hosts differ a little)
+    clock_skew: timedelta = timedelta(minutes=5)
     # where the warehouse stage reads and writes (relative paths: from the working directory)
     warehouse: Path = Path("warehouse.duckdb")
     published_dir: Path = Path("published")
@@ -227,6 +238,7 @@ class Settings:
             repair_backoff=_dur(env, "EXTRACT_REPAIR_BACKOFF", "15m"),
             repair_backoff_max=_dur(env, "EXTRACT_REPAIR_BACKOFF_MAX", "12h"),
             repair_max_span=_dur(env, "EXTRACT_REPAIR_MAX_SPAN", "2d"),
+            clock_skew=_dur(env, "EXTRACT_CLOCK_SKEW", "5m"),
             warehouse=_path(env, "WAREHOUSE_PATH", "warehouse.duckdb"),
             published_dir=_path(env, "PUBLISHED_DIR", "published"),
             report_path=_path(env, "REPORT_PATH", "report/index.html"),
@@ -246,6 +258,19 @@ class Settings:
         if self.chunk <= timedelta(0):
             raise ConfigError("EXTRACT_CHUNK: must be positive")
         valid_hot_days(self.hot_days, "ACE_HOT_DAYS")
+
+    def refuse_future(self, when: datetime | None, what: str,
+                      now: datetime | None = None) -> None:
+        """One ConfigError line when ``when`` (an --until or --end) is later than the wall
+        clock plus ``clock_skew``: a checkpoint there would skip every later sample."""
+        if when is None:
+            return
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        if when.astimezone(UTC) > now + self.clock_skew:
+            raise ConfigError(
+                f"{what} {when.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} is in the future (now is "
+                f"{now:%Y-%m-%dT%H:%M:%SZ}, EXTRACT_CLOCK_SKEW allows "
+                f"{_span(self.clock_skew)}): give a time up to now")
 
     @property
     def run_results(self) -> Path:
