@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "checkpoint", help="show a site's checkpoint, or move it with --set",
         description="Show where a site's sync will resume (state/checkpoints/<site>.json), "
-                    "or move it with --set, under the lake's lock like a sync. Moving it "
+                    "or move it with --set, which holds the lake's lock like a sync. Moving it "
                     "back makes the next sync fetch again from there (less the look-back); "
                     "a --set later than now minus the settle time is refused.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)

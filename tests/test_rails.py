@@ -128,6 +128,8 @@ def test_checkpoint_command_shows_refuses_and_moves_back_under_the_lock(
     # a held lock: one clear line, nothing changed
     with lake.lock():
         r = cli(["checkpoint", "--site", site, "--set", T0.isoformat()], env, timeout=30)
+        shown = cli(["checkpoint", "--site", site], env, timeout=30)  # reading needs no lock
+    assert shown.returncode == 0 and "IN THE FUTURE" in shown.stdout
     assert r.returncode == 3 and "another extractor run holds" in one_error_line(r.stderr)
     assert read_checkpoint(lake, site) == FUTURE
     # moving it back: logged old -> new, recorded in the file, written atomically

@@ -4,7 +4,7 @@ A sync reads T to know where to start and writes it after each chunk is durably 
 Every write is atomic (a temporary file, fsynced, renamed) and is held to the wall clock
 minus the settle time, whatever instant the caller asks for: a checkpoint in the future
 would make every later sync skip the data before it. ``python -m extract checkpoint``
-shows a site's checkpoint and moves it, under the lake's lock like a sync.
+shows a site's checkpoint, and moves it under the lake's lock like a sync.
 """
 
 from __future__ import annotations
@@ -57,31 +57,37 @@ def _fmt(t: datetime | None) -> str:
     return f"{t:%Y-%m-%dT%H:%M:%SZ}" if t is not None else "none"
 
 
+def _read_for_show(lake: Lake, site: str) -> tuple[datetime | None, str]:
+    """The checkpoint and how to show it; a damaged file is shown, and --set replaces it."""
+    try:
+        old = read_checkpoint(lake, site)
+    except (ValueError, KeyError, TypeError) as e:
+        return None, f"unreadable ({type(e).__name__}: {e})"
+    return old, _fmt(old)
+
+
 def show_or_move(lake: Lake, site: str, new: datetime | None, *, settle: timedelta,
                  now: datetime | None = None) -> str:
-    """The line ``checkpoint`` prints: the site's checkpoint, moved to ``new`` first when
-    given. Under the lake's lock (:class:`~extract.core.errors.LockHeld` when a sync holds
-    it); ``new`` past now minus the settle time is refused with one ConfigError line."""
+    """The line ``checkpoint`` prints: the site's checkpoint, or, with ``new``, the move to
+    it. Showing only reads (files are replaced atomically); moving holds the lake's lock
+    (:class:`~extract.core.errors.LockHeld` while a sync runs), and a ``new`` past now
+    minus the settle time is refused with one ConfigError line."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     limit = checkpoint_limit(settle, now)
+    if new is None:
+        old, shown = _read_for_show(lake, site)
+        note = ""
+        if old is not None and old > limit:
+            note = (f"; IN THE FUTURE (now minus settle is {_fmt(limit)}): syncs land "
+                    "nothing until it is moved back with --set")
+        return f"{site}: synced through {shown}{note}"
+    new = new.astimezone(UTC)
+    if new > limit:
+        raise ConfigError(
+            f"checkpoint --set {_fmt(new)} is later than now minus the settle time "
+            f"({_fmt(limit)}): a checkpoint there would skip the data before it")
     with lake.lock():
-        try:
-            old = read_checkpoint(lake, site)
-            unreadable = ""
-        except (ValueError, KeyError, TypeError) as e:  # a damaged file: --set replaces it
-            old, unreadable = None, f"unreadable ({type(e).__name__}: {e})"
-        shown = unreadable or _fmt(old)
-        if new is None:
-            note = ""
-            if old is not None and old > limit:
-                note = (f"; IN THE FUTURE (now minus settle is {_fmt(limit)}): syncs land "
-                        "nothing until it is moved back with --set")
-            return f"{site}: synced through {shown}{note}"
-        new = new.astimezone(UTC)
-        if new > limit:
-            raise ConfigError(
-                f"checkpoint --set {_fmt(new)} is later than now minus the settle time "
-                f"({_fmt(limit)}): a checkpoint there would skip the data before it")
+        old, shown = _read_for_show(lake, site)
         write_checkpoint(lake, site, new, new_run_id(now), settle=settle, now=now,
                          previous=old)
         if old is not None and new > old:
