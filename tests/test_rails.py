@@ -207,3 +207,15 @@ def test_unknown_site_message_names_close_matches() -> None:
     msg = unknown_sites_message(["acme_hqq", "zzz"], known)
     assert msg is not None and "'acme_hqq' (did you mean acme_hq" in msg
     assert "'zzz' (no similar name)" in msg
+
+
+def test_help_names_the_rails() -> None:
+    import os
+    e = dict(os.environ)
+    top = cli(["--help"], e).stdout
+    assert "checkpoint" in top and "EXTRACT_CLOCK_SKEW" in top
+    sub = cli(["checkpoint", "--help"], e).stdout
+    assert "--site" in sub and "--set" in sub and "lock" in sub
+    assert "EXTRACT_CLOCK_SKEW" in cli(["sync", "--help"], e).stdout
+    assert "EXTRACT_CLOCK_SKEW" in cli(["backfill", "--help"], e).stdout
+    assert "later than --now" in cli(["status", "--help"], e).stdout
