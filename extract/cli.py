@@ -40,6 +40,8 @@ environment:
   EXTRACT_INITIAL_HISTORY  history fetched on a site's first sync (default 24h)
   EXTRACT_SETTLE           stay this far behind now (default 1m)
   EXTRACT_CHUNK            checkpointed window size (default 6h)
+  EXTRACT_CLOCK_SKEW       --until/--end may be at most this far past the wall clock
+                           (default 5m); later ones are refused
   EXTRACT_PAGE_SIZE        API page size (default 100000)
   EXTRACT_MAX_RPS          request-rate ceiling per process (default 10)
   EXTRACT_TIMEOUT          seconds per request (default 60)
@@ -60,7 +62,8 @@ environment:
                            (default: report/index.html)
 
 exit status: 0 ok, 1 some site or step failed (the run's summary says what needs a
-person), 2 bad configuration or input,
+person), 2 bad configuration or input (also: --until/--end in the future, a --site not
+in the API's /sites list, checkpoint --set past now minus the settle time),
 3 another run holds the lake's lock.
 """
 
@@ -100,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site", action="append", metavar="SITE",
                    help="sync only this site (repeatable; default: all collect-enabled sites)")
     p.add_argument("--until", type=instant_arg("--until"), metavar="INSTANT",
-                   help="end of what is fetched, ISO 8601 (default: now)")
+                   help="end of what is fetched, ISO 8601 (default: now; at most now plus "
+                        "EXTRACT_CLOCK_SKEW)")
     p.add_argument("--lookback", type=duration_arg("--lookback"), metavar="DUR",
                    help="re-read this much before the checkpoint (default 2h)")
     p.add_argument("--initial-history", type=duration_arg("--initial-history"), metavar="DUR",
@@ -117,9 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fetch [start, end) for one site in UTC-day chunks as source=backfill. "
                     "Resumable (rerun the same command) and idempotent.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--site", required=True)
+    p.add_argument("--site", required=True, help="a site of the API's /sites list")
     p.add_argument("--start", required=True, type=instant_arg("--start"), metavar="INSTANT")
-    p.add_argument("--end", required=True, type=instant_arg("--end"), metavar="INSTANT")
+    p.add_argument("--end", required=True, type=instant_arg("--end"), metavar="INSTANT",
+                   help="end of the range, exclusive (at most now plus EXTRACT_CLOCK_SKEW)")
     p.add_argument("--restart", action="store_true",
                    help="ignore the saved progress of this job and start from --start")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -139,10 +144,23 @@ def build_parser() -> argparse.ArgumentParser:
                     "over an earlier one.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    p.add_argument("--site", help="site of every row, for files without a site column")
+    p.add_argument("--site", help="site of every row, for files without a site column "
+                                  "(checked against the API's /sites list when configured)")
     p.add_argument("--timezone", type=zone_arg("--timezone"), metavar="ZONE",
                    help="naive times are local times of this IANA zone, e.g. "
                         "America/New_York (default: naive times are UTC)")
+    _common(p)
+
+    p = sub.add_parser(
+        "checkpoint", help="show a site's checkpoint, or move it with --set",
+        description="Show where a site's sync will resume (state/checkpoints/<site>.json), "
+                    "or move it with --set, which holds the lake's lock like a sync. Moving it "
+                    "back makes the next sync fetch again from there (less the look-back); "
+                    "a --set later than now minus the settle time is refused.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--site", required=True, help="a site of the API's /sites list")
+    p.add_argument("--set", dest="set_to", type=instant_arg("--set"), metavar="INSTANT",
+                   help="write this checkpoint, ISO 8601 (the old one is logged)")
     _common(p)
 
     p = sub.add_parser(
@@ -187,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "the local stand-in is started and used, and the run says so.",
                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--until", type=instant_arg("--until"), metavar="INSTANT",
-                       help="end of what is fetched (default: now)")
+                       help="end of what is fetched (default: now; at most now plus "
+                            "EXTRACT_CLOCK_SKEW)")
         p.add_argument("--skip-dbt", action="store_true", help="only sync")
         p.add_argument("--no-repair", action="store_true",
                        help="do not ask the API again for recent gaps (docs/operations.md)")
@@ -218,6 +237,7 @@ def _client(settings: Settings) -> FlightDeckClient:
 def cmd_sync(args: argparse.Namespace) -> int:
     from .landing.sync import sync
     settings = settings_from(args)
+    settings.refuse_future(args.until, "--until")
     with _client(settings) as client:
         summary = sync(settings, client, until=args.until, sites=args.site)
     print_summary(summary)
@@ -227,6 +247,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     from .landing.backfill import backfill
     settings = settings_from(args)
+    settings.refuse_future(args.end, "--end")
     with _client(settings) as client:
         summary = backfill(settings, client, args.site, args.start, args.end,
                            restart=args.restart, progress=False if args.no_progress else None)
@@ -237,12 +258,37 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from .landing.importer import import_files
     settings = settings_from(args)
+    if args.site:
+        _check_site(settings, args.site, "importing anyway")
     summary = import_files(settings.lake, args.files, site=args.site, timezone=args.timezone,
                            earliest=settings.import_earliest, ahead=settings.import_ahead)
     print_summary(summary)
     if any(not f.ok for f in summary.files):
         return EXIT_CONFIG  # a file that cannot be read is bad input; the others landed
     return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+def _check_site(settings: Settings, site: str, then: str) -> None:
+    """Refuse a --site the API does not list; without a configured API, a warning."""
+    from .landing.sitecheck import check_known_sites
+    try:
+        settings.require_api()
+    except ConfigError as e:
+        log.warning("--site %s not checked against the API's site list (%s); %s", site, e,
+                    then)
+        return
+    with FlightDeckClient.from_settings(settings) as client:
+        check_known_sites(client, [site], then=then)
+
+
+def cmd_checkpoint(args: argparse.Namespace) -> int:
+    from .landing.checkpoint import show_or_move
+    from .landing.lake import Lake, check_site_name
+    settings = settings_from(args)
+    check_site_name(args.site)
+    _check_site(settings, args.site, "going on")
+    print(show_or_move(Lake(settings.lake), args.site, args.set_to, settle=settings.settle))
+    return EXIT_OK
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -274,7 +320,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace, demo: bool = False) -> int:
     from .ops.mainjob import main_job
-    return main_job(settings_from(args), until=args.until, skip_dbt=args.skip_dbt, demo=demo,
+    settings = settings_from(args)
+    settings.refuse_future(args.until, "--until")
+    return main_job(settings, until=args.until, skip_dbt=args.skip_dbt, demo=demo,
                     repair_gaps=not args.no_repair, report=not args.no_report)
 
 
@@ -303,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     _last_command[:] = [args.command]
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "sync": cmd_sync, "backfill": cmd_backfill, "import": cmd_import,
-        "simulate": cmd_simulate, "run": cmd_run, "sql": cmd_sql, "publish": cmd_publish,
+        "checkpoint": cmd_checkpoint, "simulate": cmd_simulate, "run": cmd_run,
+        "sql": cmd_sql, "publish": cmd_publish,
         "demo": lambda a: cmd_run(a, demo=True), "status": status.run, "report": cmd_report}
     try:
         return handlers[args.command](args)

@@ -100,6 +100,15 @@ def _dur(env: Mapping[str, str], name: str, default: str) -> timedelta:
     return parse_duration(env.get(name, "") or default, name)
 
 
+def _span(d: timedelta) -> str:
+    """A duration as the settings write it: ``5m``, ``90s``, ``2h``."""
+    secs = d.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size and secs % size == 0:
+            return f"{int(secs // size)}{unit}"
+    return f"{secs:g}s"
+
+
 def _path(env: Mapping[str, str], name: str, default: str) -> Path:
     return Path(env.get(name, "").strip() or default)
 
@@ -208,6 +217,8 @@ class Settings:
     # import: times outside [import_earliest, now + import_ahead) are quarantined
     import_earliest: datetime = DEFAULT_IMPORT_EARLIEST
     import_ahead: timedelta = timedelta(days=1)
+    #: how far past the wall clock an --until/--end may reach (clocks of hosts differ a little)
+    clock_skew: timedelta = timedelta(minutes=5)
     # where the warehouse stage reads and writes (relative paths: from the working directory)
     warehouse: Path = Path("warehouse.duckdb")
     published_dir: Path = Path("published")
@@ -255,6 +266,7 @@ class Settings:
             repair_max_span=_dur(env, "EXTRACT_REPAIR_MAX_SPAN", "2d"),
             import_earliest=_instant(env, "EXTRACT_IMPORT_EARLIEST", DEFAULT_IMPORT_EARLIEST),
             import_ahead=_dur(env, "EXTRACT_IMPORT_AHEAD", "1d"),
+            clock_skew=_dur(env, "EXTRACT_CLOCK_SKEW", "5m"),
             warehouse=_path(env, "WAREHOUSE_PATH", "warehouse.duckdb"),
             published_dir=_path(env, "PUBLISHED_DIR", "published"),
             report_path=_path(env, "REPORT_PATH", "report/index.html"),
@@ -281,6 +293,19 @@ class Settings:
         if self.import_earliest >= datetime.now(UTC):
             raise ConfigError("EXTRACT_IMPORT_EARLIEST: must be in the past, got "
                               f"{self.import_earliest.isoformat()}")
+
+    def refuse_future(self, when: datetime | None, what: str,
+                      now: datetime | None = None) -> None:
+        """One ConfigError line when ``when`` (an --until or --end) is later than the wall
+        clock plus ``clock_skew``: a checkpoint there would skip every later sample."""
+        if when is None:
+            return
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        if when.astimezone(UTC) > now + self.clock_skew:
+            raise ConfigError(
+                f"{what} {when.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} is in the future (now is "
+                f"{now:%Y-%m-%dT%H:%M:%SZ}, EXTRACT_CLOCK_SKEW allows "
+                f"{_span(self.clock_skew)}): give a time up to now")
 
     @property
     def run_results(self) -> Path:

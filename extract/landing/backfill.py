@@ -18,6 +18,7 @@ from ..core.errors import ConfigError, ExtractError
 from ..core.logs import RUN_ID
 from ..source.client import FlightDeckClient
 from .lake import Lake, atomic_write_json, check_site_name, new_run_id, read_json
+from .sitecheck import check_known_sites
 from .summary import RunSummary, SiteResult
 from .window import RunContext, day_chunks, land_window, warm_up_in_background
 
@@ -57,6 +58,7 @@ def backfill(settings: Settings, client: FlightDeckClient, site: str, start: dat
     if end <= start:
         raise ConfigError(f"backfill: --end ({end.isoformat()}) must be after --start "
                           f"({start.isoformat()})")
+    check_known_sites(client, [site], then="backfilling it anyway")  # a typo: refused
     now = datetime.now(UTC)
     run_id = new_run_id(now)
     RUN_ID.set(run_id)

@@ -39,9 +39,9 @@ from ..core.config import Settings
 from ..core.errors import ExtractError
 from ..core.logs import RUN_ID
 from ..source.client import FlightDeckClient
+from .checkpoint import read_checkpoint
 from .lake import Lake, atomic_write_json, new_run_id, read_json
 from .summary import RunSummary, SiteResult
-from .sync import read_checkpoint
 from .window import RunContext, chunks, land_window
 
 log = logging.getLogger(__name__)

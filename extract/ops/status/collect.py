@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
+from ...landing.checkpoint import read_checkpoint
 from ...landing.lake import Lake, read_json
-from ...landing.sync import read_checkpoint
 from ...warehouse.publish import current_snapshot
 
 if TYPE_CHECKING:

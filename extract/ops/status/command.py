@@ -40,8 +40,9 @@ exit status (for monitoring; docs/status.md has the details):
      (none built yet, unreadable, or locked by a writer with no published snapshot to
      fall back on); the last main job needs attention (a failed site, sync, dbt build or
      cold-tier move); the newest run, when not part of that job, failed; a site's last
-     sync/backfill/import failed; a checkpoint is unreadable; an active cold-tier file is
-     missing. Also: bad options, or status itself failed.
+     sync/backfill/import failed; a checkpoint is unreadable, or later than --now (in the
+     future: syncs land nothing until `python -m extract checkpoint --set` moves it back);
+     an active cold-tier file is missing. Also: bad options, or status itself failed.
 """
 
 
