@@ -238,6 +238,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from .landing.sync import sync
     settings = settings_from(args)
     settings.refuse_future(args.until, "--until")
+    settings.require_writable_lake()
     with _client(settings) as client:
         summary = sync(settings, client, until=args.until, sites=args.site)
     print_summary(summary)
@@ -248,6 +249,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from .landing.backfill import backfill
     settings = settings_from(args)
     settings.refuse_future(args.end, "--end")
+    settings.require_writable_lake()
     with _client(settings) as client:
         summary = backfill(settings, client, args.site, args.start, args.end,
                            restart=args.restart, progress=False if args.no_progress else None)
@@ -258,6 +260,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from .landing.importer import import_files
     settings = settings_from(args)
+    settings.require_writable_lake()
     if args.site:
         _check_site(settings, args.site, "importing anyway")
     summary = import_files(settings.lake, args.files, site=args.site, timezone=args.timezone,
@@ -286,6 +289,8 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
     from .landing.lake import Lake, check_site_name
     settings = settings_from(args)
     check_site_name(args.site)
+    if args.set_to is not None:
+        settings.require_writable_lake()
     _check_site(settings, args.site, "going on")
     print(show_or_move(Lake(settings.lake), args.site, args.set_to, settle=settings.settle))
     return EXIT_OK
@@ -322,6 +327,7 @@ def cmd_run(args: argparse.Namespace, demo: bool = False) -> int:
     from .ops.mainjob import main_job
     settings = settings_from(args)
     settings.refuse_future(args.until, "--until")
+    settings.require_writable_lake()
     return main_job(settings, until=args.until, skip_dbt=args.skip_dbt, demo=demo,
                     repair_gaps=not args.no_repair, report=not args.no_report)
 
@@ -337,6 +343,16 @@ def last_command() -> str | None:
     return _last_command[-1] if _last_command else None
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """As ``parser.parse_args``, but an unknown flag is reported by its subcommand's parser:
+    the usage shown is that command's, not the top level's."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     argv = sys.argv[1:] if argv is None else argv
@@ -346,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["report"]:
         from .ops.report import main as report_main
         return report_main(argv[1:])  # the report parses its own options
-    args = build_parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
     logs.setup(getattr(args, "log_level", "info"), getattr(args, "log_format", "text"))
     _last_command[:] = [args.command]
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -368,3 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing partial is visible, rerun to resume", file=sys.stderr)
         return 130
+    except OSError as e:  # a disk full or a permission taken away mid-run: one line
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"error: {type(e).__name__}: {e.strerror or e}{where}", file=sys.stderr)
+        return EXIT_FAILED

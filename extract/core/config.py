@@ -321,6 +321,18 @@ class Settings:
         logs = self.dbt_log_dir or Path("logs")
         return (logs if logs.is_absolute() else DBT_PROJECT / logs) / "dbt.log"
 
+    def require_writable_lake(self) -> None:
+        """One ConfigError line, before any work, when the lake cannot be written (a
+        read-only mount, a missing permission, a file where the directory should be)."""
+        try:
+            self.lake.mkdir(parents=True, exist_ok=True)
+            probe = self.lake / f".write-probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as e:
+            raise ConfigError(f"LAKE_DIR {self.lake} cannot be written: "
+                              f"{e.strerror or type(e).__name__}") from None
+
     def require_api(self) -> None:
         """Fail with one clear line when the API cannot be reached as configured."""
         if not self.api_url:
