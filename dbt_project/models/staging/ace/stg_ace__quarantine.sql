@@ -24,7 +24,7 @@ renamed as (
         cast(run_id as varchar) as run_id,
         cast(filename as varchar) as source_file,
         cast(file_row_number as bigint) as source_row,
-        cast("date" as date) as extracted_date
+        cast(date as date) as extracted_date
 
     from source
 
