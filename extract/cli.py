@@ -175,10 +175,17 @@ def build_parser() -> argparse.ArgumentParser:
         "sql", help="open a read-only SQL session on the published warehouse",
         description="Runs SQL against published/current.duckdb (the newest snapshot; "
                     "PUBLISHED_DIR moves it). With -c, runs one statement and exits; "
-                    "otherwise reads statements ending in ';' from the terminal or stdin.")
+                    "otherwise reads statements ending in ';' from the terminal or stdin. "
+                    "Every statement DuckDB accepts runs; a line starting with '.' is a "
+                    "prompt command (.mode table|csv|json|markdown, .maxrows N, .tables, "
+                    ".help, .quit).")
     p.add_argument("-c", "--command", dest="sql", metavar="SQL",
-                   help="run this statement and exit")
-    p.add_argument("--max-rows", type=int, default=40, help="rows shown per result (40)")
+                   help="run these statements (and dot-command lines) and exit")
+    p.add_argument("--format", dest="fmt", default="table",
+                   choices=["table", "csv", "json", "markdown"],
+                   help="output format (default table; csv, json and markdown give every row)")
+    p.add_argument("--max-rows", type=int, default=40,
+                   help="rows shown per result as a table (40; 0 shows all)")
 
     p = sub.add_parser(
         "report", help="write the data-quality report (report/index.html) of a warehouse",
@@ -304,7 +311,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_sql(args: argparse.Namespace) -> int:
     from .ops.sqlshell import shell
-    return shell(Settings.paths_from_env().published_dir, args.sql, max_rows=args.max_rows)
+    return shell(Settings.paths_from_env().published_dir, args.sql, max_rows=args.max_rows,
+                 fmt=args.fmt)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
