@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
@@ -129,7 +131,7 @@ def buckets(wh: dict[str, Any], points: list[str], a: datetime, b: datetime,
             hi = lo + timedelta(days=1)  # wall-clock day: 23, 24 or 25 hours
             start, end = us(lo.astimezone(UTC)), us(hi.astimezone(UTC))
         else:
-            width = {"5min": 300, "1h": 3600}[res] * US
+            width = {"5min": 300, "15min": 900, "1h": 3600}[res] * US
             start = ts // width * width
             end = start + width
         if start < us(b) and end > us(a):
@@ -269,6 +271,39 @@ def test_fifteen_minutes_when_the_table_exists(wh: dict[str, Any], tmp_path: Pat
     else:
         assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
         assert "samples_15min" in r.stderr and not out.exists()
+
+
+def test_fifteen_minutes_from_a_warehouse_with_that_table(wh: dict[str, Any],
+                                                         tmp_path: Path) -> None:
+    """The 15-minute grain (added elsewhere) is read by its table name: here a copy of the
+    warehouse is given one, rolled up from samples_5min, and read through --warehouse."""
+    copy = tmp_path / "with_15min.duckdb"
+    shutil.copyfile(wh["warehouse"], copy)
+    con = duckdb.connect(str(copy))
+    con.execute("""
+        create table if not exists samples_15min as
+        select site, point, time_bucket(interval 15 minute, bucket_start, 'UTC') as bucket_start,
+               cast(sum(n) as bigint) as n, cast(sum(n_total) as bigint) as n_total,
+               sum(sum) as sum, sum(sum) / nullif(sum(n), 0) as avg, min(min) as min,
+               max(max) as max
+        from samples_5min group by all""")
+    con.close()
+    a, b = datetime(2025, 11, 2, 9, 50, tzinfo=UTC), datetime(2025, 11, 2, 13, tzinfo=UTC)
+    out = tmp_path / "q.parquet"
+    ok(wh, "--warehouse", str(copy), "--site", NY, "--point", SAT, "--point", FAN,
+       "--start", a.isoformat(), "--end", b.isoformat(), "--resolution", "15min",
+       "--out", str(out))
+    rows = _parquet_buckets(out)
+    check_buckets(rows, buckets(wh, [SAT, FAN], a, b, "15min"))
+    assert rows[0]["start"] == us(datetime(2025, 11, 2, 9, 45, tzinfo=UTC))
+
+
+def test_a_range_wider_than_the_data(wh: dict[str, Any], tmp_path: Path) -> None:
+    out = tmp_path / "all.csv"
+    ok(wh, "--site", NY, "--point", FAN, "--start", "2000-01-01", "--end", "2030-01-01",
+       "--resolution", "raw", "--out", str(out))
+    assert [_csv_ts(r["ts_utc"]) for r in read_csv(out)] == [
+        r[0] for r in landed(wh, NY, [FAN])]
 
 
 def test_warehouse_option_and_empty_range(wh: dict[str, Any], tmp_path: Path) -> None:

@@ -190,6 +190,22 @@ def first_bucket(con: duckdb.DuckDBPyConnection, resolution: str, zone: str,
     return value if isinstance(value, datetime) else start
 
 
+def _span(con: duckdb.DuckDBPyConnection, site: str, points: list[str], start: datetime,
+          end: datetime) -> tuple[datetime, datetime] | None:
+    """``[start, end)`` narrowed to the points' first and last samples (``points``), so that
+    a range far wider than the data costs no empty windows; None when nothing overlaps."""
+    row = con.execute(
+        "select min(first_sample_ts), max(last_sample_ts) from points "
+        "where site = ? and point in (select unnest(cast(? as varchar[])))",
+        [site, points]).fetchone()
+    first, last = row if row else (None, None)
+    if not isinstance(first, datetime) or not isinstance(last, datetime):
+        return None
+    if first >= end or last < start:
+        return None
+    return max(start, first), min(end, last + timedelta(microseconds=1))
+
+
 class _Writer:
     """A Parquet or CSV writer opened on the first batch's schema."""
 
@@ -250,8 +266,10 @@ def export(con: duckdb.DuckDBPyConnection, *, site: str, points: list[str] | Non
     writer = _Writer(tmp, fmt)
     rows = 0
     try:
-        lo = first_bucket(con, resolution, zone, start)
-        for a, b in _windows(lo, end, _plan(resolution, chosen)):
+        span = _span(con, site, names, start, end)
+        windows = [] if span is None else _windows(
+            first_bucket(con, resolution, zone, span[0]), span[1], _plan(resolution, chosen))
+        for a, b in windows:
             params = [zone, site, names, a.isoformat(), b.isoformat()]
             rows += writer.write(con.execute(sql, params).fetch_record_batch(BATCH_ROWS))
         if rows == 0:  # nothing in range: still a file with the columns
