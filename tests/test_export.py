@@ -241,11 +241,11 @@ def test_auto_follows_series_rule(wh: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "a.csv"
     short = ok(wh, "--site", NY, "--point", SAT, "--start", "2025-11-10T00:00:00Z",
                "--end", "2025-11-10T10:00:00Z", "--resolution", "auto", "--out", str(out))
-    assert "(raw, 1 points)" in short and len(read_csv(out)) == 600
+    assert "(raw, 1 point)" in short and len(read_csv(out)) == 600
     # 10 days: 14,400 samples and 2,880 5-minute buckets exceed 1000, 240 hours fit
     long = ok(wh, "--site", NY, "--point", SAT, "--start", "2025-11-01T00:00:00Z",
               "--end", "2025-11-11T00:00:00Z", "--resolution", "auto", "--out", str(out))
-    assert "(1h, 1 points)" in long and len(read_csv(out)) == 240 - 2  # the gap's 2 hours
+    assert "(1h, 1 point)" in long and len(read_csv(out)) == 240 - 2  # the gap's 2 hours
     for a, b, res in (("2025-11-10 00:00:00+00", "2025-11-10 10:00:00+00", "raw"),
                       ("2025-11-01 00:00:00+00", "2025-11-11 00:00:00+00", "1h")):
         assert raw_query(wh["published"] / "current.duckdb",

@@ -72,6 +72,6 @@ def run(args: argparse.Namespace, published_dir: Path) -> int:
         return 1
     finally:
         con.close()
-    print(f"exported {r.rows} rows ({r.resolution}, {r.points} points) to {r.path} "
-          f"({r.format})")
+    print(f"exported {r.rows} row{'' if r.rows == 1 else 's'} ({r.resolution}, {r.points} "
+          f"point{'' if r.points == 1 else 's'}) to {r.path} ({r.format})")
     return 0
