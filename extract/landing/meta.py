@@ -9,6 +9,7 @@ minutes does not pile up identical copies; the warehouse reads the latest per ke
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -24,18 +25,28 @@ def _json(v: Any) -> str | None:
     return None if v is None else orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode()
 
 
+#: the range of the int64 columns
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
 def _int(v: Any) -> int | None:
+    """A whole number of an int64 column; null when ``v`` is none, or beyond 64 bits."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v if _INT_MIN <= v <= _INT_MAX else None
     try:
-        return None if v is None or v == "" else int(float(v))
-    except (TypeError, ValueError):
+        n = None if v is None or v == "" else int(float(v))
+    except (TypeError, ValueError, OverflowError):  # OverflowError: inf
         return None
+    return n if n is None or _INT_MIN <= n <= _INT_MAX else None
 
 
 def _float(v: Any) -> float | None:
+    """A finite double; null otherwise (``inf`` and ``NaN`` are not coordinates)."""
     try:
-        return None if v is None or v == "" else float(v)
-    except (TypeError, ValueError):
+        f = None if v is None or v == "" else float(v)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return f if f is None or math.isfinite(f) else None
 
 
 def _bool(v: Any) -> bool | None:
