@@ -156,6 +156,20 @@ def test_a_huge_content_length_is_one_contract_error() -> None:
         pages(client)
 
 
+def test_a_body_without_length_is_cut_off_at_the_bound(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    from extract.source import answers
+
+    monkeypatch.setattr(answers, "MAX_BODY_BYTES", 1000)
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=iter([b"x" * 600] * 4))  # chunked, no length
+
+    client, _ = make(handler)
+    with pytest.raises(ContractError, match="longer than"):
+        pages(client)
+
+
 # -- site and point lists ------------------------------------------------------------------
 
 def sites_answer(items: list[dict[str, Any]], per_page: Any) -> httpx.Response:

@@ -122,3 +122,19 @@ def stray_rows(lake: Path) -> pa.Table:
     files = sorted(lake.glob("quarantine/site=*/date=*/*.parquet"))
     bad = pa.concat_tables([pq.read_table(f, partitioning=None) for f in files])
     return bad.filter(pc.equal(bad["reason"], "time outside the requested window"))
+
+
+def test_a_looping_cursor_fails_its_site_and_the_others_go_on(
+        env: dict[str, str], world: World, standin: StandIn) -> None:
+    first, second = world.site_names[:2]
+    standin.faults.add(Fault("loop_cursor", path=f"/sites/{first}/", count=1))
+    r = cli(["sync", "--until", T0.isoformat()], env)
+    assert r.returncode == 1
+    line = next(x for x in r.stdout.splitlines() if x.strip().startswith(first))
+    assert "FAILED: ContractError" in line and "paging would loop" in line, r.stdout
+    assert "Traceback" not in r.stderr
+    lake = Path(env["LAKE_DIR"])
+    assert not (lake / "state" / "checkpoints" / f"{first}.json").exists()
+    assert landed_rows(lake, first).num_rows == 0
+    assert sample_set(landed_rows(lake, second)) == sample_set(
+        world.truth(second, T0 - timedelta(hours=3), T0, T0))

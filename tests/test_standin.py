@@ -528,6 +528,15 @@ def test_fault_stray_samples(api: httpx.Client, server: StandIn) -> None:
     assert len(_get_page(api).json()["point_samples"]) == 100
 
 
+def test_fault_loop_cursor(api: httpx.Client, server: StandIn) -> None:
+    server.faults.add(Fault("loop_cursor"))
+    first = _get_page(api).json()
+    assert server.faults.pending()  # not consumed by a request without a cursor
+    again = _get_page(api, cursor=first["next_cursor"]).json()
+    assert again["next_cursor"] == first["next_cursor"] and again["has_more"] is True
+    assert server.requests[-1].fault == "loop_cursor" and not server.faults.pending()
+
+
 def test_fault_slow(api: httpx.Client, server: StandIn) -> None:
     server.faults.add(Fault("slow", delay=0.3))
     t0 = time.monotonic()

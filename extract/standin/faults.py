@@ -28,6 +28,10 @@ Kinds (``params`` in brackets, defaults after ``=``):
     the bearer token the request carried, bare and as ``Bearer <token>``, and the header
     ``X-Echo-Authorization: Bearer <token>``; with 429 the token is the ``Retry-After``
     value too. For tests that the token never leaves the client's process.
+``loop_cursor``
+    a time-series page with samples, asked for with a cursor, answers that same cursor as
+    its ``next_cursor`` (following it would repeat the page forever). Consumed only where
+    it applies.
 ``stray_samples`` [times=["1970-01-01T00:00:00.000000", "2099-01-01T00:00:00.000000Z"]]
     a time-series page with samples also carries one sample of the site's first point at
     each of ``times``, whatever window was asked for (the API has been seen to do this).
@@ -55,6 +59,7 @@ FAULT_KINDS = frozenset(
         "unauthorized",
         "echo_token",
         "stray_samples",
+        "loop_cursor",
     }
 )
 #: kinds decided before the request is routed (they replace or delay the whole answer)
@@ -71,6 +76,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "not_found": {},
     "unauthorized": {},
     "echo_token": {"code": 401},
+    "loop_cursor": {},
     "stray_samples": {"times": ["1970-01-01T00:00:00.000000", "2099-01-01T00:00:00.000000Z"]},
 }
 

@@ -705,6 +705,9 @@ class StandIn:
             truncate = float(tr.param("fraction"))
             fault_name = "truncate" if fault_name is None else f"{fault_name}+truncate"
         next_cursor = None if next_pos is None else encode_cursor(*next_pos, as_of_us)
+        if cursor and parts and self.faults.take(path, {"loop_cursor"}) is not None:
+            fault_name = "loop_cursor" if fault_name is None else f"{fault_name}+loop_cursor"
+            next_cursor, has_more = cursor, True
         if parts:  # drop the comma after the last row
             parts = [*parts[:-1], parts[-1][:-1]]
         tail = (
