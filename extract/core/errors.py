@@ -37,13 +37,17 @@ REDACTED = "***"
 #: ``Bearer <token>`` (any case), as an authorization header or an echo of one shows it
 _BEARER = re.compile(r"(?i)\b(bearer)(\s+|%20|\+)(?!\*\*\*)[^\s\"',;}\]]+")
 #: shorter values are not worth redacting (they would blank out ordinary words)
-_MIN_SECRET = 4
+_MIN_SECRET = 8
 _secrets: list[str] = []
 _secrets_lock = threading.Lock()
 
 
 def register_secret(value: str) -> None:
-    """Make :func:`redact` hide ``value`` from now on (the API key, when it is read)."""
+    """Make :func:`redact` hide ``value`` from now on (the API key, when it is read).
+
+    Values shorter than 8 characters are not registered: no real key is that short, and
+    blanking a common word (``test``) everywhere would garble every message.
+    """
     value = value.strip()
     if len(value) < _MIN_SECRET:
         return
