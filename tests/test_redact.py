@@ -7,8 +7,10 @@ import io
 import json
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from extract.core import logs
@@ -86,3 +88,20 @@ def test_log_lines_and_tracebacks_are_redacted(fmt: str, monkeypatch: pytest.Mon
     out = sink.getvalue()
     assert "answer said token ***" in out and "ValueError" in out
     assert KEY not in out
+
+
+def test_metadata_that_echoes_the_key_is_landed_without_it(tmp_path: Path) -> None:
+    from extract.landing.lake import Lake
+    from extract.landing.meta import land_points, land_sites
+
+    lake = Lake(tmp_path / "lake")
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    items = [{"name": "a", "id": 1, "kv_tags": {"note": f"key={KEY}"}},
+             {"name": "b", "id": 2, "kv_tags": {"unit": "degF"}}]
+    assert land_points(lake, "site_a", items, at, "r1")
+    assert land_sites(lake, [{"name": "site_a", "address": f"Bearer {KEY}"}], at, "r1")
+    files = [p for p in (tmp_path / "lake").rglob("*") if p.is_file()]
+    assert files and all(KEY.encode() not in p.read_bytes() for p in files)
+    table = pq.read_table(next((tmp_path / "lake" / "meta" / "points").rglob("*.parquet")))
+    assert table.column("kv_tags").to_pylist() == ['{"note":"key=***"}', '{"unit":"degF"}']
+    assert table.column("point_id").to_pylist() == [1, 2]

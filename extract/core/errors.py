@@ -57,12 +57,24 @@ def register_secret(value: str) -> None:
             _secrets.sort(key=len, reverse=True)
 
 
-def redact(text: str) -> str:
-    """``text`` without any registered secret and without the token of a ``Bearer`` form."""
+def redact_secrets(text: str) -> str:
+    """``text`` without any registered secret (and nothing else changed: for data)."""
     for secret in _secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    return text
+
+
+def holds_secret(data: bytes | str) -> bool:
+    """Whether ``data`` contains a registered secret."""
+    if isinstance(data, str):
+        return any(secret in data for secret in _secrets)
+    return any(secret.encode() in data for secret in _secrets)
+
+
+def redact(text: str) -> str:
+    """``text`` without any registered secret and without the token of a ``Bearer`` form."""
+    return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", redact_secrets(text))
 
 
 def redact_obj(obj: Any) -> Any:
