@@ -138,3 +138,15 @@ def test_a_looping_cursor_fails_its_site_and_the_others_go_on(
     assert landed_rows(lake, first).num_rows == 0
     assert sample_set(landed_rows(lake, second)) == sample_set(
         world.truth(second, T0 - timedelta(hours=3), T0, T0))
+
+
+def test_a_run_that_ends_at_once_exits_cleanly(env: dict[str, str], standin: StandIn) -> None:
+    """A refused key ends `run` before the parser's warm-up thread is done: the process
+    must still exit with its own status, not be aborted by the C++ runtime (134)."""
+    bad = {**env, "ACE_API_KEY": TOKEN + "-wrong"}
+    codes = []
+    for _ in range(4):
+        r = cli(["run", "--until", T0.isoformat(), "--skip-dbt", "--no-report"], bad)
+        codes.append(r.returncode)
+        assert "terminate called" not in r.stderr
+    assert codes == [1, 1, 1, 1]

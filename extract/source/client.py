@@ -4,13 +4,15 @@ One :class:`FlightDeckClient` per process. Every request goes through :meth:`_ge
 applies the request-rate ceiling and retries what :mod:`extract.errors` calls retriable:
 transport errors and timeouts, 429 (sleeping at least the server's ``Retry-After``) and
 5xx, with exponential back-off and full jitter. 401/403 and other 4xx are fatal for the
-site. The bearer token lives only in the client's default headers; nothing here formats
-headers into a message.
+site. The bearer token lives only in the client's default headers; what an answer says
+(its status, ``Retry-After``, body and error detail, every number bounded and every text
+redacted) is read by :mod:`extract.source.answers`.
 
 Pagination is exposed as generators. The time-series cursor is treated as authoritative
 (``has_more`` is known to contradict it); an empty page that still carries a cursor is
-followed, a cursor that keeps coming back without data is a contract error; a body that
-arrives truncated is fetched again with the next smaller allowed page size.
+followed, a cursor that keeps coming back without data, or comes back after data, is a
+contract error; a body that arrives truncated is fetched again with the next smaller
+allowed page size.
 """
 
 from __future__ import annotations
