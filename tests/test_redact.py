@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from extract.core import logs
 from extract.core.config import Secret, Settings
@@ -105,3 +107,10 @@ def test_metadata_that_echoes_the_key_is_landed_without_it(tmp_path: Path) -> No
     table = pq.read_table(next((tmp_path / "lake" / "meta" / "points").rglob("*.parquet")))
     assert table.column("kv_tags").to_pylist() == ['{"note":"key=***"}', '{"unit":"degF"}']
     assert table.column("point_id").to_pylist() == [1, 2]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=40), st.text(max_size=40), st.sampled_from(["", "Bearer ", "bearer%20"]))
+def test_the_key_never_survives_redaction(before: str, after: str, scheme: str) -> None:
+    assert KEY not in redact(before + scheme + KEY + after)
+    assert KEY not in json.dumps(redact_obj({"detail": [before + KEY + after]}))
