@@ -109,7 +109,8 @@ def land_window(ctx: RunContext, site: str, start: datetime, end: datetime,
         log.warning("%s: %d samples quarantined in %s..%s (see %s/quarantine)",
                     site, counts.quarantined, start, end, ctx.lake.root)
     if counts.out_of_window:
-        log.info("%s: dropped %d samples outside the asked window %s..%s",
+        log.info("%s: dropped %d samples at the end of the asked window %s..%s (the next "
+                 "window lands them)",
                  site, counts.out_of_window, start, end)
     return counts
 
