@@ -47,7 +47,9 @@ environment:
   EXTRACT_TIMEOUT          seconds per request (default 60)
   EXTRACT_MAX_RETRIES      retries of a retriable failure (default 6)
   EXTRACT_BACKOFF_BASE     first back-off in seconds, doubled per retry (default 0.5)
-  EXTRACT_BACKOFF_MAX      longest back-off in seconds (default 60)
+  EXTRACT_BACKOFF_MAX      longest back-off in seconds (default 60); also the longest
+                           wait a 429's Retry-After gets (inf, NaN, negative or huge
+                           values are taken as this)
   EXTRACT_REPAIR_HORIZON   gaps younger than this are asked for again (default 7d)
   EXTRACT_REPAIR_BACKOFF   first wait before a gap is asked again, doubled after each
                            attempt (default 15m) ...
