@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from . import lookat
 from .charts import gaps_section, heatmap_section
 from .markup import css_class, e, fmt_duration, fmt_iso, fmt_pct, fmt_utc
 from .model import (
@@ -69,10 +70,12 @@ def render(data: ReportData, *, max_rows: int = HEATMAP_MAX_ROWS) -> str:
         f"{len(data.never_reported)} never reported, {len(data.sites)} sites</dd>",
         f"<dt>dbt tests</dt><dd>{e(summary)}</dd>",
         "</dl><nav><a href=\"#heatmap\">coverage</a><a href=\"#gaps\">gaps</a>"
-        "<a href=\"#freshness\">freshness</a><a href=\"#worst\">worst points</a>"
+        "<a href=\"#look\">points to look at</a><a href=\"#freshness\">freshness</a>"
+        "<a href=\"#worst\">worst points</a>"
         "<a href=\"#tests\">dbt tests</a></nav></header>",
         heatmap_section(data, max_rows),
         gaps_section(data),
+        lookat.section(data.look, data.window),
         _freshness_section(data),
         _worst_section(data),
         _tests_section(data.run_results),
