@@ -183,8 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "report", help="write the data-quality report (report/index.html) of a warehouse",
         description="A static, self-contained HTML page: coverage heatmap, gap timeline, "
-                    "freshness, worst points, dbt test results (docs/report.md). Options: "
-                    "`python -m extract report --help`.")
+                    "points to look at, freshness, worst points, dbt test results "
+                    "(docs/report.md). Options: `python -m extract report --help`.")
     p.add_argument("args", nargs=argparse.REMAINDER,
                    help="options of the report, e.g. --warehouse published/current.duckdb")
 

@@ -90,7 +90,9 @@ def heatmap_section(data: ReportData, max_rows: int) -> str:
         "colour is <code>data_quality_daily.coverage</code>: numeric samples / samples "
         "expected from the point's <code>collect_interval</code>, not clamped. A day without "
         "any sample is 0. Columns marked * are days still in progress at <i>as of</i> "
-        "(their coverage is of the whole day so far). Hover a cell for its numbers.</p>"
+        "(their coverage is of the whole day so far). A row is labelled with the point's "
+        "equipment and the end of its name (the site first when there are several); hover "
+        "the label for the full name, a cell for its numbers.</p>"
         + _legend() + "<div class=\"chart\">" + "".join(svg) + "</div>" + note + "</section>")
 
 

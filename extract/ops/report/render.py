@@ -44,6 +44,7 @@ td.when { white-space: nowrap; }
 .status-fail, .status-error, .stale, .status-runtime-error { color: #b3261e; font-weight: 700; }
 .missing { color: #b3261e; }
 ul.counts { list-style: none; padding: 0; display: flex; gap: 16px; }
+figure.look { margin: 14px 0; } figure.look figcaption { margin-bottom: 4px; }
 """
 
 
