@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 #: tick steps of the time axis, in seconds; the first giving at most MAX_TICKS is used
 TIME_STEPS = (60, 300, 900, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600,
-              86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400)
+              86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400, 56 * 86400, 91 * 86400,
+              182 * 86400, 364 * 86400)
 MAX_TICKS = 8
 
 
@@ -44,6 +45,8 @@ def time_ticks(start: datetime, end: datetime, zone: str) -> list[tuple[datetime
 
 
 def _label(local: datetime, step: int, earlier: list[tuple[datetime, str]]) -> str:
+    if step >= 28 * 86400:
+        return f"{local:%Y-%m-%d}"
     if step >= 86400:
         return f"{local:%a %m-%d}"
     new_day = not earlier or _day(earlier[-1][0], local) != local.date()
@@ -76,7 +79,7 @@ def value_ticks(lo: float, hi: float, step: float) -> list[float]:
 
 
 def fmt_value(v: float, step: float) -> str:
-    decimals = max(0, -math.floor(math.log10(step))) if step < 1 else 0
-    if step < 1 and not math.isclose(step * 10 ** decimals % 1, 0, abs_tol=1e-9):
-        decimals += 1
+    """A tick value with as many decimals as the step needs (2.5 -> one, 0.25 -> two)."""
+    decimals = next((d for d in range(10)
+                     if abs(round(step, d) - step) <= 1e-9 * max(1.0, abs(step))), 10)
     return f"{v:.{decimals}f}"
