@@ -18,6 +18,7 @@ from .axes import fmt_value, time_ticks, value_domain, value_ticks
 from .model import PALETTE, Bucket, Series
 
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 30, 34
+LEGEND_LINE = 15  # px per extra line of legend
 
 XMap = Callable[[datetime], float]
 YMap = Callable[[float], float]
@@ -47,7 +48,9 @@ def render_svg(series: Sequence[Series], start: datetime, end: datetime, *,
     """The chart of ``series`` over ``[start, end]`` as one ``<svg>`` element."""
     mode = layout_of(series, layout)
     panels = [list(series)] if mode == "overlay" else [[s] for s in series]
-    height = panel_height * max(len(panels), 1)
+    legends = [_legend(m, width) for m in panels]
+    extra = [LEGEND_LINE * (max((line for _x, line, _t in lg), default=0)) for lg in legends]
+    height = panel_height * max(len(panels), 1) + sum(extra)
     zone = series[0].timezone if series else "UTC"
     out = [f"<svg id=\"{e(chart_id)}\" class=\"value-chart\" "
            f"xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" "
@@ -55,16 +58,33 @@ def render_svg(series: Sequence[Series], start: datetime, end: datetime, *,
            f"font-size=\"11\" data-start=\"{iso(start)}\" data-end=\"{iso(end)}\" "
            f"data-timezone=\"{e(zone)}\" data-layout=\"{mode}\">"]
     colours = {id(s): PALETTE[i % len(PALETTE)] for i, s in enumerate(series)}
-    for k, members in enumerate(panels):
-        out.append(_panel(members, start, end, width, panel_height, k * panel_height, colours))
+    top = 0
+    for members, legend, more in zip(panels, legends, extra, strict=True):
+        out.append(_panel(members, legend, start, end, width, panel_height + more, top, more,
+                          colours))
+        top += panel_height + more
     out.append("</svg>")
     return "".join(out)
 
 
-def _panel(members: list[Series], start: datetime, end: datetime, width: int, height: int,
-           top: int, colours: dict[int, str]) -> str:
-    px, py = LEFT, top + TOP
-    pw, ph = width - LEFT - RIGHT, height - TOP - BOTTOM
+def _legend(members: list[Series], width: int) -> list[tuple[int, int, str]]:
+    """``(x, line, text)`` of each member's legend entry, wrapped to the width."""
+    out, x, line = [], LEFT, 0
+    for s in members:
+        text = f"{s.label} ({s.resolution or 'no data'})"
+        w = 24 + int(len(text) * 6.2)
+        if x > LEFT and x + w > width - RIGHT:
+            x, line = LEFT, line + 1
+        out.append((x, line, text))
+        x += w
+    return out
+
+
+def _panel(members: list[Series], legend: list[tuple[int, int, str]], start: datetime,
+           end: datetime, width: int, height: int, top: int, more: int,
+           colours: dict[int, str]) -> str:
+    px, py = LEFT, top + TOP + more
+    pw, ph = width - LEFT - RIGHT, height - TOP - more - BOTTOM
     values = [v for s in members for b in s.buckets for v in (b.min, b.max, b.avg)
               if v is not None]
     y0, y1, step = value_domain(values)
@@ -97,15 +117,13 @@ def _panel(members: list[Series], start: datetime, end: datetime, width: int, he
              f"text-anchor=\"end\" fill=\"#555\">local time ({e(zone)})</text>")
     g.append(f"<text class=\"unit\" transform=\"translate(12,{py + ph / 2:.1f}) rotate(-90)\" "
              f"text-anchor=\"middle\" fill=\"#555\">{e(unit)}</text>")
-    legend_x = px
-    for s in members:
+    for s, (lx, line, text) in zip(members, legend, strict=True):
         colour = colours[id(s)]
         g.append(_series(s, colour, x, y))
-        text = f"{s.label} ({s.resolution or 'no data'})"
-        g.append(f"<rect x=\"{legend_x}\" y=\"{top + 10}\" width=\"10\" height=\"10\" "
-                 f"fill=\"{colour}\"/><text class=\"legend\" x=\"{legend_x + 14}\" "
-                 f"y=\"{top + 19}\">{e(text)}</text>")
-        legend_x += 24 + int(len(text) * 6.2)
+        ly = top + 10 + line * LEGEND_LINE
+        g.append(f"<rect x=\"{lx}\" y=\"{ly}\" width=\"10\" height=\"10\" "
+                 f"fill=\"{colour}\"/><text class=\"legend\" x=\"{lx + 14}\" "
+                 f"y=\"{ly + 9}\">{e(text)}</text>")
     if not any(s.buckets for s in members):
         g.append(f"<text class=\"empty\" x=\"{px + pw / 2}\" y=\"{py + ph / 2}\" "
                  "text-anchor=\"middle\" fill=\"#777\">no samples in the range</text>")
