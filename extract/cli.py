@@ -20,7 +20,7 @@ from .core.cliargs import duration_arg, instant_arg, zone_arg
 from .core.config import ALLOWED_PAGE_SIZES, Settings
 from .core.errors import ConfigError, ExtractError, InputError, LockHeld
 from .landing.summary import print_summary
-from .ops import status
+from .ops import chart, status
 from .source.client import FlightDeckClient
 
 log = logging.getLogger("extract")
@@ -185,8 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "report", help="write the data-quality report (report/index.html) of a warehouse",
         description="A static, self-contained HTML page: coverage heatmap, gap timeline, "
-                    "freshness, worst points, dbt test results (docs/report.md). Options: "
-                    "`python -m extract report --help`.")
+                    "points to look at, freshness, worst points, dbt test results "
+                    "(docs/report.md). Options: `python -m extract report --help`.")
     p.add_argument("args", nargs=argparse.REMAINDER,
                    help="options of the report, e.g. --warehouse published/current.duckdb")
 
@@ -216,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="do not write the data-quality report")
         _common(p)
     status.add_arguments(sub.add_parser("status", help=status.HELP))
+    chart.add_arguments(sub.add_parser("chart", help=chart.HELP))
     return parser
 
 
@@ -371,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         "sync": cmd_sync, "backfill": cmd_backfill, "import": cmd_import,
         "checkpoint": cmd_checkpoint, "simulate": cmd_simulate, "run": cmd_run,
         "sql": cmd_sql, "publish": cmd_publish,
+        "chart": lambda a: chart.run(a, Settings.paths_from_env().published_dir),
         "demo": lambda a: cmd_run(a, demo=True), "status": status.run, "report": cmd_report}
     try:
         return handlers[args.command](args)
