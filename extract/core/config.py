@@ -1,7 +1,9 @@
 """Configuration: environment variables first, command-line flags on top.
 
 The API key is wrapped in :class:`Secret` as soon as it is read, so it cannot reach a log
-line, an error message or a state file by accident: its ``str`` and ``repr`` are masked.
+line, an error message or a state file by accident: its ``str`` and ``repr`` are masked,
+and its value is registered with :func:`extract.core.errors.register_secret`, so that an
+API answer that echoes it is redacted too.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, register_secret
 from .paths import DBT_PROJECT
 
 #: page sizes the FlightDeck API accepts; anything else is rejected with 422
@@ -27,12 +29,14 @@ _UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
 class Secret:
-    """A string that never shows itself when printed, logged or formatted."""
+    """A string that never shows itself when printed, logged or formatted, nor in any
+    text :func:`extract.core.errors.redact` passes."""
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
         self._value = value
+        register_secret(value)
 
     def reveal(self) -> str:
         return self._value
@@ -234,6 +238,8 @@ class Settings:
         as ``status``, which must work whatever else is misconfigured, and never need the
         API key."""
         env = os.environ if env is None else env
+        # not validated, not kept: only so that nothing these readers print can show it
+        register_secret(env.get("ACE_API_KEY", ""))
         return cls(lake=_path(env, "LAKE_DIR", "lake"),
                    warehouse=_path(env, "WAREHOUSE_PATH", "warehouse.duckdb"),
                    published_dir=_path(env, "PUBLISHED_DIR", "published"),

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..core.duck import query
-from ..core.errors import ConfigError, LockHeld
+from ..core.errors import ConfigError, LockHeld, redact_obj
 from ..core.schema import QUARANTINE_SCHEMA, RAW_SCHEMA
 
 SITE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
@@ -65,7 +65,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, json.dumps(obj, indent=2, sort_keys=True).encode() + b"\n")
+    """``obj`` as JSON, atomically; every string redacted (a state file never holds the key)."""
+    atomic_write_bytes(path, json.dumps(redact_obj(obj), indent=2, sort_keys=True).encode()
+                       + b"\n")
 
 
 def read_json(path: Path) -> Any:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
+from ..core.errors import redact
 from .window import Counts
 
 
@@ -79,7 +80,11 @@ class RunSummary:
 
 def print_summary(summary: RunSummary, out: TextIO | None = None) -> None:
     """The run's summary: totals, then one line per site."""
-    w = (out or sys.stdout).write
+    stream = out or sys.stdout
+
+    def w(text: str) -> None:
+        stream.write(redact(text))
+
     t = summary.totals
     took = ((summary.finished_at or summary.started_at) - summary.started_at).total_seconds()
     w(f"{summary.command} {summary.run_id}: {'ok' if summary.ok else 'FAILED'} in {took:.1f}s; "

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..core.config import Secret, Settings
-from ..core.errors import ConfigError, LockHeld
+from ..core.errors import ConfigError, LockHeld, redact
 from ..landing.lake import Lake, new_run_id
 from ..landing.repair import gaps_since, repair
 from ..landing.summary import RunSummary, print_summary
@@ -267,7 +267,7 @@ def main_job(settings: Settings, *, until: datetime | None = None, skip_dbt: boo
         Lake(settings.lake).write_job(run.job.run_id, run.job.as_dict())
     except OSError as e:
         run.job.fail(f"writing the job summary to {settings.lake}/state/jobs failed: {e}")
-    print(run.job.render())
+    print(redact(run.job.render()))
     if demo and run.job.ok:
         _show(settings, run.job)
     return 0 if run.job.ok else 1

@@ -11,20 +11,24 @@ of objects per result) or Markdown; the last three stream every row.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import csv
 import sys
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import duckdb
 import orjson
 
 from ..warehouse.publish import connect_current
 
+if TYPE_CHECKING:  # duckdb is imported when a statement runs: the CLI loads this module
+    import duckdb
+
 FORMATS = ("table", "csv", "json", "markdown")
+COMMAND_HELP = "open a read-only SQL session on the published warehouse"
 FETCH = 10_000
 QUIET = frozenset({"set", "reset", "attach", "detach", "use", "checkpoint", "load",
                    "install", "begin", "commit", "rollback", "abort", "start", "end"})
@@ -163,6 +167,8 @@ _NUMERIC = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UT
 
 def run_statement(con: duckdb.DuckDBPyConnection, sql: str, output: Output) -> bool:
     """One statement, its result (if it has one) written; False (and a message) on error."""
+    import duckdb
+
     try:
         con.execute(sql)
         desc = con.description
@@ -267,3 +273,22 @@ def _read(session: Session) -> None:
         if not interactive and line == "":
             break
         session.feed(line.rstrip("\n"))
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Runs SQL against published/current.duckdb (the newest snapshot; PUBLISHED_DIR "
+        "moves it): every statement DuckDB accepts. With -c, runs its statements and "
+        "exits; otherwise reads statements ending in ';' from the terminal or stdin. A line "
+        "starting with '.' is a prompt command (.mode table|csv|json|markdown, .maxrows N, "
+        ".tables, .help, .quit).")
+    p.add_argument("-c", "--command", dest="sql", metavar="SQL",
+                   help="run these statements (and dot-command lines) and exit")
+    p.add_argument("--format", dest="fmt", default="table", choices=FORMATS,
+                   help="output format (default table; csv, json and markdown give every row)")
+    p.add_argument("--max-rows", type=int, default=40,
+                   help="rows shown per result as a table (40; 0 shows all)")
+
+
+def run(args: argparse.Namespace, published_dir: Path) -> int:
+    return shell(published_dir, args.sql, max_rows=args.max_rows, fmt=args.fmt)

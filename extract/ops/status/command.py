@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     pass
 from ...core.cliargs import duration_arg, instant_arg
 from ...core.config import Settings
+from ...core.errors import redact
 from .collect import collect_status
 from .model import CRITICAL, DEFAULT_MAX_LAG, exit_code
 from .render import render
@@ -79,10 +80,11 @@ def run(args: argparse.Namespace) -> int:
                                 build_warehouse=paths.warehouse,
                                 max_lag=args.max_lag, now=args.now)
     except Exception as e:  # noqa: BLE001 - monitoring must see a failure as critical
-        print(f"error: status could not be collected: {type(e).__name__}: {e}",
+        print(redact(f"error: status could not be collected: {type(e).__name__}: {e}"),
               file=sys.stderr)
         return CRITICAL
-    print(json.dumps(status.to_dict(), indent=2) if args.json else render(status))
+    # the state files are redacted when written; this also covers files of older versions
+    print(redact(json.dumps(status.to_dict(), indent=2) if args.json else render(status)))
     return exit_code(status)
 
 
