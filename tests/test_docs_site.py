@@ -9,6 +9,7 @@ DOM (scripts excluded), so they fail if the site shows no model, no column or no
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -161,3 +162,38 @@ def test_every_built_column_is_declared_and_described(site: tuple[Path, Path, No
     for name, node in models.items():
         declared = {c for c, spec in node["columns"].items() if spec["description"].strip()}
         assert built[name] == declared, (name, built[name] ^ declared)
+
+
+def test_the_overview_page_shows_the_tables_grains_and_how_to_connect(
+        site: tuple[Path, Path, Node]) -> None:
+    _wh, target, _dom = site
+    page = target / "static_index.html"
+    dom = parse_html(dump_dom(page, fragment="#!/overview", virtual_time_ms=15000))
+    text = " ".join(dom.text().split())
+    for heading in ("Connect and query", "Tables and their grains", "Definitions"):
+        assert heading in text, heading
+    assert "published/current.duckdb" in text and "read-only" in text
+    linked = {a.attrs["href"] for a in dom.find_all("a")
+              if a.attrs.get("href", "").startswith("#!/model/")}
+    assert {f"#!/model/model.{PACKAGE}.{m}" for m in MARTS} <= linked
+
+
+@pytest.mark.parametrize("exposure", ["series", "find_points", "analyst_snapshot",
+                                      "data_quality_report"])
+def test_each_exposure_has_a_page_with_what_it_reads(site: tuple[Path, Path, Node],
+                                                     exposure: str) -> None:
+    _wh, target, _dom = site
+    node = _manifest(target)["exposures"][f"exposure.{PACKAGE}.{exposure}"]
+    page = target / "static_index.html"
+    dom = parse_html(dump_dom(page, fragment=f"#!/exposure/{node['unique_id']}",
+                              virtual_time_ms=15000))
+    text = " ".join(dom.text().split())
+    assert node["label"] in text
+
+    def words(t: str) -> str:  # the description is rendered as markdown
+        return re.sub(r"\W+", "", t)
+
+    assert words(node["description"])[:60] in words(text)
+    linked = {a.attrs["href"].removeprefix("#!/model/") for a in dom.find_all("a")
+              if a.attrs.get("href", "").startswith("#!/model/")}
+    assert set(node["depends_on"]["nodes"]) <= linked, (exposure, linked)
