@@ -17,7 +17,8 @@ import orjson
 import pyarrow as pa
 
 from ..core.schema import POINT_SCHEMA, SITE_SCHEMA, TS
-from .lake import Lake, atomic_write_json, atomic_write_table, check_site_name, read_json
+from .damaged import keep_aside, read_state
+from .lake import Lake, atomic_write_json, atomic_write_table, check_site_name
 
 
 def _json(v: Any) -> str | None:
@@ -103,10 +104,17 @@ def _item_texts(items: list[dict[str, Any]]) -> tuple[list[bytes], str]:
 
 
 def _land_if_changed(lake: Lake, scope: str, digest: str, table: Callable[[], pa.Table],
-                     rel: str) -> bool:
-    """Write ``table()`` to ``rel`` unless ``digest`` is the last one landed for ``scope``."""
+                     rel: str, run_id: str) -> bool:
+    """Write ``table()`` to ``rel`` unless ``digest`` is the last one landed for ``scope``.
+
+    An unreadable digest file is kept aside and started afresh: at worst one snapshot
+    identical to the last is landed again, which the warehouse reads as the same rows."""
     hashes_path = lake.root / "state" / "meta_digests.json"
-    hashes: dict[str, str] = read_json(hashes_path) or {}
+    doc = read_state(lake, hashes_path, run_id)
+    if doc is not None and not isinstance(doc, dict):
+        keep_aside(lake, hashes_path, run_id, f"not a JSON object: {type(doc).__name__}")
+        doc = None
+    hashes: dict[str, str] = doc or {}
     if hashes.get(scope) == digest:
         return False
     atomic_write_table(lake.root / rel, table())
@@ -119,7 +127,7 @@ def land_sites(lake: Lake, items: list[dict[str, Any]], extracted_at: datetime,
                run_id: str) -> bool:
     return _land_if_changed(lake, "sites", _item_texts(items)[1],
                             lambda: sites_table(items, extracted_at, run_id),
-                            f"meta/sites/{run_id}.parquet")
+                            f"meta/sites/{run_id}.parquet", run_id)
 
 
 def land_points(lake: Lake, site: str, items: list[dict[str, Any]], extracted_at: datetime,
@@ -130,4 +138,4 @@ def land_points(lake: Lake, site: str, items: list[dict[str, Any]], extracted_at
         lake, f"points:{site}", digest,
         lambda: points_table(site, items, extracted_at, run_id,
                              raw_json=[t.decode() for t in texts]),
-        f"meta/points/site={site}/{run_id}.parquet")
+        f"meta/points/site={site}/{run_id}.parquet", run_id)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
+from .damaged import Damaged
 from .window import Counts
 
 
@@ -31,6 +32,8 @@ class RunSummary:
     finished_at: datetime | None = None
     sites: list[SiteResult] = field(default_factory=list)
     error: str | None = None
+    #: files set aside because they could not be read (landing/damaged.py)
+    damaged: list[Damaged] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -50,6 +53,7 @@ class RunSummary:
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "until": self.until.isoformat() if self.until else None,
             "totals": self.totals.as_dict(),
+            "damaged": [d.as_dict() for d in self.damaged],
             "sites": [{
                 "site": s.site, "ok": s.ok, "error": s.error,
                 "checkpoint_before": s.checkpoint_before,
@@ -69,6 +73,8 @@ def print_summary(summary: RunSummary, out: TextIO | None = None) -> None:
       f"{t.quarantined} quarantined, {t.out_of_window} outside the window\n")
     if summary.error:
         w(f"  error: {summary.error}\n")
+    for d in summary.damaged:
+        w(f"  damaged file set aside: {d.path} -> {d.moved_to} ({d.reason})\n")
     for s in summary.sites:
         state = "ok" if s.ok else f"FAILED: {s.error}"
         w(f"  {s.site:<28} {state}; landed {s.counts.landed}, windows {s.windows}, "
