@@ -186,8 +186,9 @@ def _rebuild(con: duckdb.DuckDBPyConnection, lake: Lake, site: str, month: str,
         if n_rows:
             con.execute("insert into cold_files values (?, ?, ?, ?, ?, true, ?, null)",
                         [site, month, str(path), generation, n_rows, now])
+        # over the files on disk: another lost partition may wait for its own rebuild
         active = [r[0] for r in con.execute(
-            "select path from cold_files where active").fetchall()]
+            "select path from cold_files where active").fetchall() if Path(r[0]).exists()]
         con.execute("create or replace view cold_samples as "
                     + (cold_view_sql(active) if active else EMPTY_COLD_VIEW))
         con.execute("delete from cold_pending where path = ?", [str(path)])
