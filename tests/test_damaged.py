@@ -116,6 +116,38 @@ def test_damaged_parquet_is_set_aside_and_the_job_goes_on(tmp_path: Path) -> Non
                for p in doc["problems"]), doc["problems"]
 
 
+def test_a_build_that_fails_on_an_unreadable_file_sets_it_aside_and_builds_again(
+        tmp_path: Path) -> None:
+    """A file the check before the build did not see (damaged in place, say) is caught by
+    the build itself: set aside, left out of the registry's raw files, built again."""
+    w = world()
+    first = w.site_names[0]
+    clock = Clock(now=T0)
+    later = T0 + timedelta(minutes=10)
+    with StandIn(w, token=TOKEN, clock=clock).start(port=0) as server:
+        env = make_env(tmp_path, server.url, as_of=T0)
+        run_job(env, T0)
+        lake = tmp_path / "lake"
+        bad = junk(lake / "raw" / f"site={first}" / "date=2025-09-01" / "old.parquet")
+        # as if the file had been there at the last check (its directory unchanged since)
+        check = lake / "state" / "lake_check.json"
+        check.write_text(json.dumps({"checked_at": bad.stat().st_ctime + 3600}))
+        clock.set(later)
+        env = make_env(tmp_path, server.url, as_of=later)
+        r = run_job(env, later)
+    job = newest_json(lake / "state" / "jobs")
+    assert job["ok"] and job["run_id"] in job["published"], job
+    assert [d["path"] for d in job["damaged"]] == [str(bad.relative_to(lake))]
+    assert not bad.exists() and (lake / "damaged" / bad.relative_to(lake)).exists()
+    assert "building again" in r.stderr
+    wh = tmp_path / "warehouse.duckdb"
+    rows = raw_query_wh(wh, "select kind, file_path from int_landed_files "
+                            "where file_path like '%old.parquet'")
+    assert rows == [("damaged", str((lake / "damaged" / bad.relative_to(lake)).resolve()))]
+    ((n,),) = published(tmp_path, "select count(*) from samples")
+    assert n == raw_keys(lake)
+
+
 def test_unreadable_state_files_are_kept_aside_and_rebuilt(tmp_path: Path) -> None:
     w = world()
     first, second = w.site_names

@@ -103,36 +103,48 @@ def set_aside_unreadable(lake: Lake, paths: Iterable[Path], run_id: str) -> list
     return out
 
 
-def _dirs_changed(base: Path, since: float) -> Iterator[Path]:
-    """Directories under ``base`` (itself included) holding entries changed since ``since``.
+#: how deep the Parquet files of each tree sit (raw/site=S/date=D/f.parquet: 2 levels);
+#: the directories above them are listed every check, the ones holding files only if changed
+_DEPTH = {"raw": 2, "quarantine": 2, "meta": 2, "cold": 2}
 
-    A directory's ctime moves when an entry is added, renamed or removed, so an unchanged
-    directory is pruned without listing its files; its subdirectories are still visited
-    (their own ctimes are what tells)."""
-    stack = [base]
-    while stack:
-        d = stack.pop()
-        try:
-            entries = list(os.scandir(d))
-            changed = d.stat().st_ctime >= since
-        except OSError:
-            continue
-        for e in entries:
-            if e.is_dir(follow_symlinks=False):
-                stack.append(Path(e.path))
-        if changed:
-            yield d
+
+def _leaf_dirs(base: Path, depth: int) -> Iterator[Path]:
+    """Directories under ``base`` down to ``depth`` levels (meta/sites is one level down,
+    meta/points/site=S two), without listing the files inside them."""
+    level = [base]
+    for _ in range(depth):
+        nxt = []
+        for d in level:
+            try:
+                subdirs = [Path(e.path) for e in os.scandir(d) if e.is_dir(follow_symlinks=False)]
+            except OSError:
+                continue
+            if not subdirs or d is not base and any(
+                    e.name.endswith(".parquet") for e in os.scandir(d)):
+                yield d  # files at this level (meta/sites)
+            nxt += subdirs
+        level = nxt
+    yield from level
 
 
 def new_parquet_files(lake: Lake, since: float) -> list[Path]:
-    """Visible Parquet files of :data:`PARQUET_TREES` changed since ``since`` (epoch s)."""
+    """Visible Parquet files of :data:`PARQUET_TREES` changed since ``since`` (epoch s).
+
+    A directory's ctime moves when an entry is added, renamed or removed, so a directory
+    of files unchanged since ``since`` is pruned with one ``stat``, without listing it."""
     out = []
     for tree in PARQUET_TREES:
         base = lake.root / tree
         if not base.is_dir():
             continue
-        for d in _dirs_changed(base, since):
-            for e in os.scandir(d):
+        for d in _leaf_dirs(base, _DEPTH[tree]):
+            try:
+                if since > 0 and d.stat().st_ctime < since:
+                    continue
+                entries = list(os.scandir(d))
+            except OSError:
+                continue
+            for e in entries:
                 if (e.name.endswith(".parquet") and not e.name.startswith(".")
                         and e.is_file(follow_symlinks=False)):
                     try:
@@ -141,7 +153,7 @@ def new_parquet_files(lake: Lake, since: float) -> list[Path]:
                         continue
                     if max(st.st_ctime, st.st_mtime) >= since:
                         out.append(Path(e.path))
-    return sorted(out)
+    return sorted(set(out))
 
 
 def _check_state(lake: Lake) -> Path:
