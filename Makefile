@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export RUNTIME__DLTHUB_TELEMETRY := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser demo run test lint docs report status bench sql clean
+.PHONY: help setup browser demo run test lint lint-sql lint-dbt docs report status bench sql clean
 # root installs system packages directly; anyone else through sudo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -44,9 +44,22 @@ browser: ## install headless Chromium (Debian's chromium package) for the browse
 test: setup browser ## run the whole test suite (installs what it needs first)
 	$(PY) -m pytest
 
-lint: setup ## ruff and mypy
+# lint compiles the dbt project against a scratch warehouse and lake, never the real ones
+LINT_DIR := dbt_project/target/lint
+LINT_ENV := WAREHOUSE_PATH=$(LINT_DIR)/warehouse.duckdb LAKE_DIR=$(LINT_DIR)/lake
+
+lint: setup lint-sql lint-dbt ## ruff, mypy strict, sqlfluff and the dbt structure rules: all at 0 findings
 	$(VENV)/bin/ruff check extract tests bench
 	$(VENV)/bin/mypy
+
+lint-sql: setup ## sqlfluff over the dbt models (.sqlfluff: dbt templater, DuckDB dialect)
+	@mkdir -p $(LINT_DIR)
+	$(LINT_ENV) $(VENV)/bin/sqlfluff lint dbt_project/models --nocolor
+
+lint-dbt: setup ## the dbt structure rules over the manifest (tests/lint_dbt.py)
+	@mkdir -p $(LINT_DIR)
+	$(LINT_ENV) $(DBT) parse $(DBT_ARGS) --target-path $(CURDIR)/$(LINT_DIR)/target --quiet
+	$(PY) tests/lint_dbt.py $(LINT_DIR)/target/manifest.json
 
 docs: setup ## build the static dbt docs site (dbt_project/target/static_index.html)
 	$(DBT) docs generate --static $(DBT_ARGS)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .core import logs
-from .core.cliargs import duration_arg, instant_arg
+from .core.cliargs import duration_arg, instant_arg, zone_arg
 from .core.config import ALLOWED_PAGE_SIZES, Settings
 from .core.errors import ConfigError, ExtractError, InputError, LockHeld
 from .landing.summary import print_summary
@@ -40,24 +40,32 @@ environment:
   EXTRACT_INITIAL_HISTORY  history fetched on a site's first sync (default 24h)
   EXTRACT_SETTLE           stay this far behind now (default 1m)
   EXTRACT_CHUNK            checkpointed window size (default 6h)
+  EXTRACT_CLOCK_SKEW       --until/--end may be at most this far past the wall clock
+                           (default 5m); later ones are refused
   EXTRACT_PAGE_SIZE        API page size (default 100000)
   EXTRACT_MAX_RPS          request-rate ceiling per process (default 10)
   EXTRACT_TIMEOUT          seconds per request (default 60)
   EXTRACT_MAX_RETRIES      retries of a retriable failure (default 6)
   EXTRACT_BACKOFF_BASE     first back-off in seconds, doubled per retry (default 0.5)
-  EXTRACT_BACKOFF_MAX      longest back-off in seconds (default 60)
+  EXTRACT_BACKOFF_MAX      longest back-off in seconds (default 60); also the longest
+                           wait a 429's Retry-After gets (inf, NaN, negative or huge
+                           values are taken as this)
   EXTRACT_REPAIR_HORIZON   gaps younger than this are asked for again (default 7d)
   EXTRACT_REPAIR_BACKOFF   first wait before a gap is asked again, doubled after each
                            attempt (default 15m) ...
   EXTRACT_REPAIR_BACKOFF_MAX  ... up to this (default 12h)
   EXTRACT_REPAIR_MAX_SPAN  most gap windows re-read per site and run (default 2d)
+  EXTRACT_IMPORT_EARLIEST  import: earlier times are quarantined (default 2000-01-01)
+  EXTRACT_IMPORT_AHEAD     import: times later than now plus this are quarantined
+                           (default 1d)
   ACE_HOT_DAYS             raw samples older than this many days move to the cold tier
                            (default: the dbt var hot_days, 20)
   REPORT_PATH              the data-quality report the main job writes
                            (default: report/index.html)
 
 exit status: 0 ok, 1 some site or step failed (the run's summary says what needs a
-person), 2 bad configuration or input,
+person), 2 bad configuration or input (also: --until/--end in the future, a --site not
+in the API's /sites list, checkpoint --set past now minus the settle time),
 3 another run holds the lake's lock.
 """
 
@@ -97,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site", action="append", metavar="SITE",
                    help="sync only this site (repeatable; default: all collect-enabled sites)")
     p.add_argument("--until", type=instant_arg("--until"), metavar="INSTANT",
-                   help="end of what is fetched, ISO 8601 (default: now)")
+                   help="end of what is fetched, ISO 8601 (default: now; at most now plus "
+                        "EXTRACT_CLOCK_SKEW)")
     p.add_argument("--lookback", type=duration_arg("--lookback"), metavar="DUR",
                    help="re-read this much before the checkpoint (default 2h)")
     p.add_argument("--initial-history", type=duration_arg("--initial-history"), metavar="DUR",
@@ -114,9 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fetch [start, end) for one site in UTC-day chunks as source=backfill. "
                     "Resumable (rerun the same command) and idempotent.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--site", required=True)
+    p.add_argument("--site", required=True, help="a site of the API's /sites list")
     p.add_argument("--start", required=True, type=instant_arg("--start"), metavar="INSTANT")
-    p.add_argument("--end", required=True, type=instant_arg("--end"), metavar="INSTANT")
+    p.add_argument("--end", required=True, type=instant_arg("--end"), metavar="INSTANT",
+                   help="end of the range, exclusive (at most now plus EXTRACT_CLOCK_SKEW)")
     p.add_argument("--restart", action="store_true",
                    help="ignore the saved progress of this job and start from --start")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -126,11 +136,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "import", help="land exported Parquet/CSV history as source=import",
         description="Each file needs point (or name), time (ts/time/timestamp) and value "
-                    "columns, and a site column or --site. Unparseable rows are quarantined "
-                    "with the reason; the others land.",
+                    "columns, and a site column or --site. Rows that cannot be used (an "
+                    "unparseable time or point, a ragged CSV row, bytes that are not UTF-8, "
+                    "a time outside EXTRACT_IMPORT_EARLIEST .. now + EXTRACT_IMPORT_AHEAD, "
+                    "an ambiguous or nonexistent local time) are quarantined with the "
+                    "reason; the others land. Each file is independent: one that cannot "
+                    "be read is reported and the others land (exit status 2). Within a "
+                    "file, the last row of a (site, point, ts) wins; a later file wins "
+                    "over an earlier one.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    p.add_argument("--site", help="site of every row, for files without a site column")
+    p.add_argument("--site", help="site of every row, for files without a site column "
+                                  "(checked against the API's /sites list when configured)")
+    p.add_argument("--timezone", type=zone_arg("--timezone"), metavar="ZONE",
+                   help="naive times are local times of this IANA zone, e.g. "
+                        "America/New_York (default: naive times are UTC)")
+    _common(p)
+
+    p = sub.add_parser(
+        "checkpoint", help="show a site's checkpoint, or move it with --set",
+        description="Show where a site's sync will resume (state/checkpoints/<site>.json), "
+                    "or move it with --set, which holds the lake's lock like a sync. Moving it "
+                    "back makes the next sync fetch again from there (less the look-back); "
+                    "a --set later than now minus the settle time is refused.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--site", required=True, help="a site of the API's /sites list")
+    p.add_argument("--set", dest="set_to", type=instant_arg("--set"), metavar="INSTANT",
+                   help="write this checkpoint, ISO 8601 (the old one is logged)")
     _common(p)
 
     p = sub.add_parser(
@@ -175,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "the local stand-in is started and used, and the run says so.",
                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--until", type=instant_arg("--until"), metavar="INSTANT",
-                       help="end of what is fetched (default: now)")
+                       help="end of what is fetched (default: now; at most now plus "
+                            "EXTRACT_CLOCK_SKEW)")
         p.add_argument("--skip-dbt", action="store_true", help="only sync")
         p.add_argument("--no-repair", action="store_true",
                        help="do not ask the API again for recent gaps (docs/operations.md)")
@@ -206,6 +239,8 @@ def _client(settings: Settings) -> FlightDeckClient:
 def cmd_sync(args: argparse.Namespace) -> int:
     from .landing.sync import sync
     settings = settings_from(args)
+    settings.refuse_future(args.until, "--until")
+    settings.require_writable_lake()
     with _client(settings) as client:
         summary = sync(settings, client, until=args.until, sites=args.site)
     print_summary(summary)
@@ -215,6 +250,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     from .landing.backfill import backfill
     settings = settings_from(args)
+    settings.refuse_future(args.end, "--end")
+    settings.require_writable_lake()
     with _client(settings) as client:
         summary = backfill(settings, client, args.site, args.start, args.end,
                            restart=args.restart, progress=False if args.no_progress else None)
@@ -225,9 +262,40 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from .landing.importer import import_files
     settings = settings_from(args)
-    summary = import_files(settings.lake, args.files, site=args.site)
+    settings.require_writable_lake()
+    if args.site:
+        _check_site(settings, args.site, "importing anyway")
+    summary = import_files(settings.lake, args.files, site=args.site, timezone=args.timezone,
+                           earliest=settings.import_earliest, ahead=settings.import_ahead)
     print_summary(summary)
+    if any(not f.ok for f in summary.files):
+        return EXIT_CONFIG  # a file that cannot be read is bad input; the others landed
     return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+def _check_site(settings: Settings, site: str, then: str) -> None:
+    """Refuse a --site the API does not list; without a configured API, a warning."""
+    from .landing.sitecheck import check_known_sites
+    try:
+        settings.require_api()
+    except ConfigError as e:
+        log.warning("--site %s not checked against the API's site list (%s); %s", site, e,
+                    then)
+        return
+    with FlightDeckClient.from_settings(settings) as client:
+        check_known_sites(client, [site], then=then)
+
+
+def cmd_checkpoint(args: argparse.Namespace) -> int:
+    from .landing.checkpoint import show_or_move
+    from .landing.lake import Lake, check_site_name
+    settings = settings_from(args)
+    check_site_name(args.site)
+    if args.set_to is not None:
+        settings.require_writable_lake()
+    _check_site(settings, args.site, "going on")
+    print(show_or_move(Lake(settings.lake), args.site, args.set_to, settle=settings.settle))
+    return EXIT_OK
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -259,7 +327,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace, demo: bool = False) -> int:
     from .ops.mainjob import main_job
-    return main_job(settings_from(args), until=args.until, skip_dbt=args.skip_dbt, demo=demo,
+    settings = settings_from(args)
+    settings.refuse_future(args.until, "--until")
+    settings.require_writable_lake()
+    return main_job(settings, until=args.until, skip_dbt=args.skip_dbt, demo=demo,
                     repair_gaps=not args.no_repair, report=not args.no_report)
 
 
@@ -274,6 +345,16 @@ def last_command() -> str | None:
     return _last_command[-1] if _last_command else None
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """As ``parser.parse_args``, but an unknown flag is reported by its subcommand's parser:
+    the usage shown is that command's, not the top level's."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     argv = sys.argv[1:] if argv is None else argv
@@ -283,12 +364,13 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["report"]:
         from .ops.report import main as report_main
         return report_main(argv[1:])  # the report parses its own options
-    args = build_parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
     logs.setup(getattr(args, "log_level", "info"), getattr(args, "log_format", "text"))
     _last_command[:] = [args.command]
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "sync": cmd_sync, "backfill": cmd_backfill, "import": cmd_import,
-        "simulate": cmd_simulate, "run": cmd_run, "sql": cmd_sql, "publish": cmd_publish,
+        "checkpoint": cmd_checkpoint, "simulate": cmd_simulate, "run": cmd_run,
+        "sql": cmd_sql, "publish": cmd_publish,
         "demo": lambda a: cmd_run(a, demo=True), "status": status.run, "report": cmd_report}
     try:
         return handlers[args.command](args)
@@ -304,3 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing partial is visible, rerun to resume", file=sys.stderr)
         return 130
+    except OSError as e:  # a disk full or a permission taken away mid-run: one line
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"error: {type(e).__name__}: {e.strerror or e}{where}", file=sys.stderr)
+        return EXIT_FAILED

@@ -118,8 +118,9 @@ def test_backfill_lands_history_and_is_idempotent(env: dict[str, str], world: Wo
     assert landed_rows(lake, site).num_rows == rows.num_rows
 
 
-def test_import_csv_and_parquet(env: dict[str, str], tmp_path: Path) -> None:
+def test_import_csv_and_parquet(env: dict[str, str], world: World, tmp_path: Path) -> None:
     lake = Path(env["LAKE_DIR"])
+    site_y = world.site_names[1]  # --site must be a site the API lists
     csv_path = tmp_path / "export.csv"
     with open(csv_path, "w", newline="") as f:
         w = csv.writer(f)
@@ -136,7 +137,7 @@ def test_import_csv_and_parquet(env: dict[str, str], tmp_path: Path) -> None:
         "ts": pa.array([T0, T0 + timedelta(minutes=1)], pa.timestamp("us", tz="UTC")),
         "value": [1.0, 0.0],
     }), pq_path)
-    r = cli(["import", str(csv_path), str(pq_path), "--site", "site_y"], env)
+    r = cli(["import", str(csv_path), str(pq_path), "--site", site_y], env)
     assert r.returncode == 0, r.stderr
     x = landed_rows(lake, "site_x").to_pylist()
     assert sorted((row["point"], row["ts"].isoformat(), row["value"]) for row in x) == [
@@ -145,7 +146,7 @@ def test_import_csv_and_parquet(env: dict[str, str], tmp_path: Path) -> None:
         ("ahu/1/temp", "2024-01-05T10:01:00+00:00", 0.0),
     ]
     assert {row["source"] for row in x} == {"import"}
-    y = landed_rows(lake, "site_y").to_pylist()
+    y = landed_rows(lake, site_y).to_pylist()
     assert sorted((row["point"], row["ts"], row["value"]) for row in y) == [
         ("pump/2/status", T0, 1.0), ("pump/2/status", T0 + timedelta(minutes=1), 0.0)]
     q = [row for f in lake.glob("quarantine/*/*/*.parquet")
@@ -157,16 +158,18 @@ def test_import_csv_and_parquet(env: dict[str, str], tmp_path: Path) -> None:
     ]
     assert not (lake / "raw" / "site=..").exists()
     # importing the same files again lands nothing new
-    again = cli(["import", str(csv_path), str(pq_path), "--site", "site_y"], env)
+    again = cli(["import", str(csv_path), str(pq_path), "--site", site_y], env)
     assert again.returncode == 0 and "0 samples landed" in again.stdout
 
 
-def test_import_rejects_unusable_files_clearly(env: dict[str, str], tmp_path: Path) -> None:
+def test_import_rejects_unusable_files_clearly(env: dict[str, str], world: World,
+                                               tmp_path: Path) -> None:
+    s = world.site_names[0]
     nocols = tmp_path / "x.csv"
     nocols.write_text("a,b\n1,2\n")
-    r = cli(["import", str(nocols), "--site", "s"], env)
+    r = cli(["import", str(nocols), "--site", s], env)
     assert r.returncode == 2 and "no point column" in r.stderr and "Traceback" not in r.stderr
-    r = cli(["import", str(tmp_path / "missing.parquet"), "--site", "s"], env)
+    r = cli(["import", str(tmp_path / "missing.parquet"), "--site", s], env)
     assert r.returncode == 2 and "no such file" in r.stderr
     nosite = tmp_path / "y.csv"
     nosite.write_text("point,time,value\np,2024-01-01T00:00:00,1\n")

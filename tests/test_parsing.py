@@ -169,10 +169,28 @@ def test_missing_keys() -> None:
 def test_window_is_half_open() -> None:
     start, end = WINDOW
     samples = [{"name": "a", "time": t.strftime("%Y-%m-%dT%H:%M:%S.%f"), "value": "1"} for t in
-               (start - timedelta(microseconds=1), start, end - timedelta(microseconds=1), end)]
+               (start, end - timedelta(microseconds=1), end)]
     p = parse(samples)
     assert [r["ts"] for r in p.good.to_pylist()] == [start, end - timedelta(microseconds=1)]
-    assert p.out_of_window == 2
+    # the sample at exactly `end` belongs to the next window: dropped, counted, not bad
+    assert p.out_of_window == 1 and p.bad.num_rows == 0
+
+
+def test_samples_outside_the_window_are_quarantined_with_the_reason() -> None:
+    start, end = WINDOW
+    stray = ["1970-01-01T00:00:00.000000", "2099-06-01T12:00:00.000000Z",
+             (start - timedelta(microseconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%f"),
+             (end + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
+    inside = start.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    p = parse([{"name": "a", "time": t, "value": "1.5"} for t in [inside, *stray]]
+              + [{"name": "b", "time": "not a time", "value": "2"}])
+    assert [r["ts"] for r in p.good.to_pylist()] == [start]
+    bad = {(r["point"], r["time_raw"]): r for r in p.bad.to_pylist()}
+    assert {t for (_, t), r in bad.items() if r["reason"] == "time outside the requested window"
+            } == set(stray)
+    assert bad[("a", stray[0])]["value_raw"] == "1.5"
+    assert bad[("b", "not a time")]["reason"] == "unparseable time"
+    assert p.out_of_window == 0
 
 
 def test_columns_and_types() -> None:

@@ -501,6 +501,42 @@ def test_fault_rate_limit(api: httpx.Client, server: StandIn) -> None:
     assert _get_page(api).status_code == 200
 
 
+def test_fault_rate_limit_sends_a_text_as_given(api: httpx.Client, server: StandIn) -> None:
+    server.faults.add(Fault("rate_limit", retry_after="inf"))
+    r = _get_page(api)
+    assert r.status_code == 429 and r.headers["retry-after"] == "inf"
+
+
+@pytest.mark.parametrize("code", [401, 403, 422, 429, 500])
+def test_fault_echo_token(api: httpx.Client, server: StandIn, code: int) -> None:
+    server.faults.add(Fault("echo_token", code=code))
+    r = _get_page(api)
+    token = api.headers["authorization"].split(" ", 1)[1]
+    assert r.status_code == code and server.requests[-1].fault == "echo_token"
+    assert r.json()["detail"].count(token) == 2
+    assert r.headers["x-echo-authorization"] == f"Bearer {token}"
+    assert (r.headers.get("retry-after") == token) == (code == 429)
+    assert _get_page(api).status_code == 200
+
+
+def test_fault_stray_samples(api: httpx.Client, server: StandIn) -> None:
+    server.faults.add(Fault("stray_samples", times=["1970-01-01T00:00:00.000000"]))
+    r = _get_page(api)
+    samples = r.json()["point_samples"]
+    assert samples[0]["time"] == "1970-01-01T00:00:00.000000" and samples[0]["value"] == "1.0"
+    assert len(samples) == 101 and server.requests[-1].fault == "stray_samples"
+    assert len(_get_page(api).json()["point_samples"]) == 100
+
+
+def test_fault_loop_cursor(api: httpx.Client, server: StandIn) -> None:
+    server.faults.add(Fault("loop_cursor"))
+    first = _get_page(api).json()
+    assert server.faults.pending()  # not consumed by a request without a cursor
+    again = _get_page(api, cursor=first["next_cursor"]).json()
+    assert again["next_cursor"] == first["next_cursor"] and again["has_more"] is True
+    assert server.requests[-1].fault == "loop_cursor" and not server.faults.pending()
+
+
 def test_fault_slow(api: httpx.Client, server: StandIn) -> None:
     server.faults.add(Fault("slow", delay=0.3))
     t0 = time.monotonic()

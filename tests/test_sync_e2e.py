@@ -14,8 +14,9 @@ import pytest
 
 from extract.core.config import Settings
 from extract.core.errors import ConfigError, TransportError
+from extract.landing.checkpoint import read_checkpoint
 from extract.landing.lake import Lake, check_site_name
-from extract.landing.sync import read_checkpoint, sync
+from extract.landing.sync import sync
 from extract.source.client import FlightDeckClient
 from extract.standin import Clock, Fault, StandIn, World
 
@@ -183,9 +184,10 @@ def test_named_site_only(settings: Settings, world: World, standin: StandIn) -> 
     assert {p.name.split("=")[1] for p in (settings.lake / "raw").iterdir()} == {only}
 
 
-def test_named_sites_do_not_wait_for_or_depend_on_the_site_list(
+def test_named_sites_do_not_depend_on_the_site_list(
         settings: Settings, world: World, caplog: pytest.LogCaptureFixture) -> None:
-    """With --site the list is taken alongside (for its snapshot); its failure is a warning.
+    """With --site the list is taken first (to refuse a mistyped name, and for its
+    snapshot); when it cannot be fetched, that is a warning and the named sites sync.
 
     Without named sites a failed list is the run's error, and nothing is synced.
     """

@@ -72,12 +72,14 @@
 
 {% macro duckdb__ace_read_parquet(path) -%}
     {#- Hive partitions stay text (a site named like a number must not become an integer);
-        filename = true gives each row the file it came from. -#}
+        filename = true gives each row the file it came from, file_row_number its position
+        there (the staging views' grain). -#}
     read_parquet(
         {{ ace_sql_string(path) }},
         hive_partitioning = true,
         hive_types_autocast = false,
-        filename = true
+        filename = true,
+        file_row_number = true
     )
 {%- endmacro %}
 
@@ -95,7 +97,8 @@
         [{{ literals | join(', ') }}],
         hive_partitioning = true,
         hive_types_autocast = false,
-        filename = true
+        filename = true,
+        file_row_number = true
     )
 {%- endmacro %}
 
@@ -135,5 +138,6 @@
         {%- do columns.append("cast(null as varchar) as " ~ adapter.quote(partition)) -%}
     {%- endfor -%}
     {%- do columns.append("cast(null as varchar) as filename") -%}
+    {%- do columns.append("cast(null as bigint) as file_row_number") -%}
     select {{ columns | join(', ') }} where false
 {%- endmacro %}

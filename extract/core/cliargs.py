@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from .config import parse_duration, parse_instant
+from .config import parse_duration, parse_instant, valid_zone
 from .errors import ConfigError
 
 T = TypeVar("T")
@@ -32,3 +32,8 @@ def duration_arg(what: str) -> Callable[[str], timedelta]:
 def instant_arg(what: str) -> Callable[[str], datetime]:
     """``--opt 2026-01-01T00:00:00Z``: an ISO 8601 instant (naive means UTC) or ``now``."""
     return _arg(parse_instant, what)
+
+
+def zone_arg(what: str) -> Callable[[str], str]:
+    """``--opt America/New_York``: an IANA time zone name."""
+    return _arg(valid_zone, what)

@@ -1,7 +1,9 @@
 """Configuration: environment variables first, command-line flags on top.
 
 The API key is wrapped in :class:`Secret` as soon as it is read, so it cannot reach a log
-line, an error message or a state file by accident: its ``str`` and ``repr`` are masked.
+line, an error message or a state file by accident: its ``str`` and ``repr`` are masked,
+and its value is registered with :func:`extract.core.errors.register_secret`, so that an
+API answer that echoes it is redacted too.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, register_secret
 from .paths import DBT_PROJECT
 
 #: page sizes the FlightDeck API accepts; anything else is rejected with 422
@@ -27,12 +29,14 @@ _UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
 class Secret:
-    """A string that never shows itself when printed, logged or formatted."""
+    """A string that never shows itself when printed, logged or formatted, nor in any
+    text :func:`extract.core.errors.redact` passes."""
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
         self._value = value
+        register_secret(value)
 
     def reveal(self) -> str:
         return self._value
@@ -100,6 +104,15 @@ def _dur(env: Mapping[str, str], name: str, default: str) -> timedelta:
     return parse_duration(env.get(name, "") or default, name)
 
 
+def _span(d: timedelta) -> str:
+    """A duration as the settings write it: ``5m``, ``90s``, ``2h``."""
+    secs = d.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size and secs % size == 0:
+            return f"{int(secs // size)}{unit}"
+    return f"{secs:g}s"
+
+
 def _path(env: Mapping[str, str], name: str, default: str) -> Path:
     return Path(env.get(name, "").strip() or default)
 
@@ -161,6 +174,27 @@ def _hot_days(env: Mapping[str, str], dbt_vars: Mapping[str, Any]) -> int:
 
 #: raw samples older than this many days move to the cold tier, unless configured
 DEFAULT_HOT_DAYS = 20
+#: an imported time before this is not a plausible sample (EXTRACT_IMPORT_EARLIEST)
+DEFAULT_IMPORT_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+#: the furthest ahead of now an imported time may be (EXTRACT_IMPORT_AHEAD)
+MAX_IMPORT_AHEAD = timedelta(days=3650)
+
+
+def _instant(env: Mapping[str, str], name: str, default: datetime) -> datetime:
+    raw = env.get(name, "").strip()
+    return parse_instant(raw, name) if raw else default
+
+
+def valid_zone(name: str, what: str) -> str:
+    """An IANA time zone name (``America/New_York``) that zoneinfo knows."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name.strip())
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{what}: {name!r} is not an IANA time zone "
+                          "(examples: America/New_York, Europe/Berlin, UTC)") from None
+    return name.strip()
 
 
 @dataclass
@@ -184,11 +218,17 @@ class Settings:
     repair_backoff: timedelta = timedelta(minutes=15)
     repair_backoff_max: timedelta = timedelta(hours=12)
     repair_max_span: timedelta = timedelta(days=2)
+    # import: times outside [import_earliest, now + import_ahead) are quarantined
+    import_earliest: datetime = DEFAULT_IMPORT_EARLIEST
+    import_ahead: timedelta = timedelta(days=1)
+    #: how far past the wall clock an --until/--end may reach (clocks of hosts differ a little)
+    clock_skew: timedelta = timedelta(minutes=5)
     # where the warehouse stage reads and writes (relative paths: from the working directory)
     warehouse: Path = Path("warehouse.duckdb")
     published_dir: Path = Path("published")
     report_path: Path = Path("report/index.html")
     dbt_target_path: Path | None = None
+    dbt_log_dir: Path | None = None
     dbt_vars: dict[str, Any] = field(default_factory=dict)
     hot_days: int = DEFAULT_HOT_DAYS
 
@@ -198,6 +238,8 @@ class Settings:
         as ``status``, which must work whatever else is misconfigured, and never need the
         API key."""
         env = os.environ if env is None else env
+        # not validated, not kept: only so that nothing these readers print can show it
+        register_secret(env.get("ACE_API_KEY", ""))
         return cls(lake=_path(env, "LAKE_DIR", "lake"),
                    warehouse=_path(env, "WAREHOUSE_PATH", "warehouse.duckdb"),
                    published_dir=_path(env, "PUBLISHED_DIR", "published"),
@@ -209,6 +251,7 @@ class Settings:
         env = os.environ if env is None else env
         dbt_vars = _dbt_vars(env)
         target = env.get("DBT_TARGET_PATH", "").strip()
+        log_dir = env.get("DBT_LOG_PATH", "").strip()
         s = cls(
             api_url=env.get("ACE_API_URL", "").strip().rstrip("/"),
             api_key=Secret(env.get("ACE_API_KEY", "").strip()),
@@ -227,10 +270,14 @@ class Settings:
             repair_backoff=_dur(env, "EXTRACT_REPAIR_BACKOFF", "15m"),
             repair_backoff_max=_dur(env, "EXTRACT_REPAIR_BACKOFF_MAX", "12h"),
             repair_max_span=_dur(env, "EXTRACT_REPAIR_MAX_SPAN", "2d"),
+            import_earliest=_instant(env, "EXTRACT_IMPORT_EARLIEST", DEFAULT_IMPORT_EARLIEST),
+            import_ahead=_dur(env, "EXTRACT_IMPORT_AHEAD", "1d"),
+            clock_skew=_dur(env, "EXTRACT_CLOCK_SKEW", "5m"),
             warehouse=_path(env, "WAREHOUSE_PATH", "warehouse.duckdb"),
             published_dir=_path(env, "PUBLISHED_DIR", "published"),
             report_path=_path(env, "REPORT_PATH", "report/index.html"),
             dbt_target_path=Path(target) if target else None,
+            dbt_log_dir=Path(log_dir) if log_dir else None,
             dbt_vars=dbt_vars,
             hot_days=_hot_days(env, dbt_vars),
         )
@@ -246,6 +293,25 @@ class Settings:
         if self.chunk <= timedelta(0):
             raise ConfigError("EXTRACT_CHUNK: must be positive")
         valid_hot_days(self.hot_days, "ACE_HOT_DAYS")
+        if not timedelta(0) <= self.import_ahead <= MAX_IMPORT_AHEAD:
+            raise ConfigError(f"EXTRACT_IMPORT_AHEAD: must be between 0 and "
+                              f"{MAX_IMPORT_AHEAD.days}d, got {self.import_ahead}")
+        if self.import_earliest >= datetime.now(UTC):
+            raise ConfigError("EXTRACT_IMPORT_EARLIEST: must be in the past, got "
+                              f"{self.import_earliest.isoformat()}")
+
+    def refuse_future(self, when: datetime | None, what: str,
+                      now: datetime | None = None) -> None:
+        """One ConfigError line when ``when`` (an --until or --end) is later than the wall
+        clock plus ``clock_skew``: a checkpoint there would skip every later sample."""
+        if when is None:
+            return
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        if when.astimezone(UTC) > now + self.clock_skew:
+            raise ConfigError(
+                f"{what} {when.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} is in the future (now is "
+                f"{now:%Y-%m-%dT%H:%M:%SZ}, EXTRACT_CLOCK_SKEW allows "
+                f"{_span(self.clock_skew)}): give a time up to now")
 
     @property
     def run_results(self) -> Path:
@@ -253,6 +319,25 @@ class Settings:
         dbt_project/target; a relative target is inside the dbt project, as dbt has it)."""
         target = self.dbt_target_path or Path("target")
         return (target if target.is_absolute() else DBT_PROJECT / target) / "run_results.json"
+
+    @property
+    def dbt_log(self) -> Path:
+        """Where the main job's ``dbt build`` writes its output (DBT_LOG_PATH, default
+        dbt_project/logs; a relative directory is inside the dbt project, as dbt has it)."""
+        logs = self.dbt_log_dir or Path("logs")
+        return (logs if logs.is_absolute() else DBT_PROJECT / logs) / "dbt.log"
+
+    def require_writable_lake(self) -> None:
+        """One ConfigError line, before any work, when the lake cannot be written (a
+        read-only mount, a missing permission, a file where the directory should be)."""
+        try:
+            self.lake.mkdir(parents=True, exist_ok=True)
+            probe = self.lake / f".write-probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as e:
+            raise ConfigError(f"LAKE_DIR {self.lake} cannot be written: "
+                              f"{e.strerror or type(e).__name__}") from None
 
     def require_api(self) -> None:
         """Fail with one clear line when the API cannot be reached as configured."""

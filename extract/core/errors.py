@@ -17,15 +17,82 @@ to retry, to stop one site, or to stop the run::
         ├── LockHeld              another sync/backfill/import holds the lake
         └── InputError            an import file that cannot be read at all
 
-Messages never contain the API key: requests carry it only in a header, and no error
-formats headers.
+Messages never contain the API key. Requests carry it only in a header, and every text
+that can hold what the API sent (error details, header values, a body) passes through
+:func:`redact` on its way to a message, a log line or a state file: the key (registered
+with :func:`register_secret` when ``Settings`` reads it) and any ``Bearer <token>`` form
+become ``***``. Every :class:`ExtractError` redacts its message when it is made; the log
+handler redacts each formatted line; ``landing.lake.atomic_write_json`` redacts every
+string it writes.
 """
 
 from __future__ import annotations
 
+import re
+import threading
+from typing import Any
+
+#: what a secret, or the token of a ``Bearer`` form, is replaced by
+REDACTED = "***"
+#: ``Bearer <token>`` (any case), as an authorization header or an echo of one shows it
+_BEARER = re.compile(r"(?i)\b(bearer)(\s+|%20|\+)(?!\*\*\*)[^\s\"',;}\]]+")
+#: shorter values are not worth redacting (they would blank out ordinary words)
+_MIN_SECRET = 8
+_secrets: list[str] = []
+_secrets_lock = threading.Lock()
+
+
+def register_secret(value: str) -> None:
+    """Make :func:`redact` hide ``value`` from now on (the API key, when it is read).
+
+    Values shorter than 8 characters are not registered: no real key is that short, and
+    blanking a common word (``test``) everywhere would garble every message.
+    """
+    value = value.strip()
+    if len(value) < _MIN_SECRET:
+        return
+    with _secrets_lock:
+        if value not in _secrets:
+            _secrets.append(value)
+            _secrets.sort(key=len, reverse=True)
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` without any registered secret (and nothing else changed: for data)."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def holds_secret(data: bytes | str) -> bool:
+    """Whether ``data`` contains a registered secret."""
+    if isinstance(data, str):
+        return any(secret in data for secret in _secrets)
+    return any(secret.encode() in data for secret in _secrets)
+
+
+def redact(text: str) -> str:
+    """``text`` without any registered secret and without the token of a ``Bearer`` form."""
+    return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", redact_secrets(text))
+
+
+def redact_obj(obj: Any) -> Any:
+    """A JSON-like value with :func:`redact` applied to every string in it (keys too)."""
+    if isinstance(obj, str):
+        return redact(obj)
+    if isinstance(obj, dict):
+        return {redact_obj(k): redact_obj(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [redact_obj(v) for v in obj]
+    return obj
+
 
 class ExtractError(Exception):
-    """Base of every error the extractor raises on purpose."""
+    """Base of every error the extractor raises on purpose; its message is redacted."""
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(redact(str(message)), *args)
 
 
 class RetriableError(ExtractError):

@@ -7,6 +7,9 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from types import TracebackType
+
+from .errors import redact
 
 RUN_ID: contextvars.ContextVar[str] = contextvars.ContextVar("run_id", default="-")
 
@@ -31,15 +34,33 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc)
 
 
+class RedactingFormatter(logging.Formatter):
+    """Another formatter's lines, with :func:`extract.core.errors.redact` applied (the
+    message, its arguments and any traceback: whatever the API sent may be in them)."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(self.inner.format(record))
+
+
+def _redacting_excepthook(kind: type[BaseException], value: BaseException,
+                          tb: TracebackType | None) -> None:
+    """An uncaught exception's traceback, redacted like every log line."""
+    import traceback
+
+    sys.stderr.write(redact("".join(traceback.format_exception(kind, value, tb))))
+
+
 def setup(level: str = "info", fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RunIdFilter())
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter(
-            "%(asctime)s %(levelname)-7s [%(run_id)s] %(name)s: %(message)s",
-            "%Y-%m-%dT%H:%M:%S"))
+    inner = JsonFormatter() if fmt == "json" else logging.Formatter(
+        "%(asctime)s %(levelname)-7s [%(run_id)s] %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+    handler.setFormatter(RedactingFormatter(inner))
+    sys.excepthook = _redacting_excepthook
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -20,6 +20,7 @@ from ..core.logs import RUN_ID
 from ..source.client import FlightDeckClient
 from .damaged import keep_aside, read_state
 from .lake import Lake, atomic_write_json, check_site_name, new_run_id
+from .sitecheck import check_known_sites
 from .summary import RunSummary, SiteResult
 from .window import RunContext, day_chunks, land_window, warm_up_in_background
 
@@ -73,6 +74,7 @@ def backfill(settings: Settings, client: FlightDeckClient, site: str, start: dat
     if end <= start:
         raise ConfigError(f"backfill: --end ({end.isoformat()}) must be after --start "
                           f"({start.isoformat()})")
+    check_known_sites(client, [site], then="backfilling it anyway")  # a typo: refused
     now = datetime.now(UTC)
     run_id = new_run_id(now)
     RUN_ID.set(run_id)

@@ -2,28 +2,40 @@
 
 A file needs a point column (``point`` or ``name``), a time column (``ts``, ``time``,
 ``timestamp`` or ``time_raw``) and a value column (``value`` or ``value_raw``); a ``site``
-column, or ``--site`` for files of one site. Every cell is read as text and parsed exactly
-like API samples; rows that cannot be parsed (or have no valid site) go to quarantine with
-the file name, row number and reason, and the good rows land. An import outranks
-realtime and backfill rows for the same (site, point, ts) in the warehouse.
+column, or ``--site`` for files of one site (``importread.py``). Every cell is read as text
+and parsed like API samples, with the import's time rules on top (``--timezone``, zones
+named in the text, the plausible range: ``source/localtime.py``).
+
+Quarantine is per row: a row that cannot be parsed, has no valid site, or is not a row of
+the header's shape goes to quarantine with the file name, line and reason, and the good
+rows land. Each file is independent: a file that cannot be read at all is reported (one
+line) and the others land; the command writes one run summary.
+
+Within one file, a (site, point, ts) held several times lands once: the last row in file
+order wins. Each file gets its own ``extracted_at``, later than the file before it, so in
+the warehouse (import first, then the latest extraction: ``core/schema.py``) a later file
+of the same command wins too, as a later import command does. An import outranks
+realtime and backfill rows for the same (site, point, ts).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..core.duck import cursor
-from ..core.errors import InputError
+from ..core.config import DEFAULT_IMPORT_EARLIEST
+from ..core.errors import ExtractError, InputError
 from ..core.logs import RUN_ID
 from ..core.schema import QUARANTINE_SCHEMA, TS
-from ..source.parsing import parse_texts
+from ..source.localtime import TimeRules
+from ..source.parsing import Parsed, parse_texts
+from .importread import FileTexts, read_file
 from .lake import (
     SITE_NAME,
     Lake,
@@ -35,143 +47,187 @@ from .lake import (
     only_new_bad,
     quarantined_before,
 )
-from .summary import RunSummary, SiteResult
+from .summary import FileResult, RunSummary, SiteResult
 
 log = logging.getLogger(__name__)
 
-POINT_COLS = ("point", "name", "point_name")
-TIME_COLS = ("ts", "time", "timestamp", "time_raw")
-VALUE_COLS = ("value", "value_raw")
-BATCH_ROWS = 500_000
+#: where rows without a usable site are quarantined
+UNKNOWN_SITE = "_unknown"
 
 
-def _pick(cols: list[str], wanted: tuple[str, ...], what: str, path: Path) -> str:
-    lower = {c.lower(): c for c in cols}
-    for w in wanted:
-        if w in lower:
-            return lower[w]
-    raise InputError(f"{path}: no {what} column (looked for {', '.join(wanted)}; "
-                     f"found {', '.join(cols) or 'none'})")
-
-
-def _relation_sql(path: Path) -> str:
-    suffix = "".join(path.suffixes[-2:]).lower()
-    if suffix.endswith(".parquet") or suffix.endswith(".pq"):
-        return "read_parquet($path)"
-    if suffix.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
-        return "read_csv($path, all_varchar = true, header = true)"
-    raise InputError(f"{path}: unknown file type (expected .parquet, .csv or .csv.gz)")
-
-
-def _batches(path: Path, site: str | None) -> Iterator[pa.RecordBatch]:
-    """The file as batches of text columns site, name, time_text, value_text, line."""
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    rel = _relation_sql(path)
-    con = cursor()
-    try:
-        try:
-            cols = [d[0] for d in con.execute(
-                f"select * from {rel} limit 0", {"path": str(path)}).description]
-        except Exception as e:  # duckdb raises many types for unreadable files
-            raise InputError(f"{path}: cannot be read: {str(e).splitlines()[0]}") from None
-        p = _pick(cols, POINT_COLS, "point", path)
-        t = _pick(cols, TIME_COLS, "time", path)
-        v = _pick(cols, VALUE_COLS, "value", path)
-        lower = {c.lower(): c for c in cols}
-        if "site" in lower:
-            site_sql = f'cast("{lower["site"]}" as varchar)'
-        elif site:
-            site_sql = "$site"
-        else:
-            raise InputError(f"{path}: no site column; pass --site for a file of one site")
-        sql = f"""
-            select {site_sql} as site,
-                   cast("{p}" as varchar) as name,
-                   cast("{t}" as varchar) as time_text,
-                   cast("{v}" as varchar) as value_text,
-                   row_number() over () + 1 as line
-            from {rel}
-        """
-        params: dict[str, object] = {"path": str(path)}
-        if "$site" in site_sql:
-            params["site"] = site
-        yield from con.execute(sql, params).fetch_record_batch(BATCH_ROWS)
-    finally:
-        con.close()
-
-
-def import_files(lake_dir: Path, paths: list[Path], *, site: str | None = None) -> RunSummary:
+def import_files(lake_dir: Path, paths: list[Path], *, site: str | None = None,
+                 timezone: str | None = None,
+                 earliest: datetime = DEFAULT_IMPORT_EARLIEST,
+                 ahead: timedelta = timedelta(days=1)) -> RunSummary:
+    """Import ``paths`` in order; naive times are local times of ``timezone`` (default UTC),
+    and times outside ``[earliest, now + ahead)`` are quarantined."""
     now = datetime.now(UTC)
     run_id = new_run_id(now)
     RUN_ID.set(run_id)
     lake = Lake(lake_dir)
     summary = RunSummary(run_id=run_id, command="import", started_at=now)
+    rules = TimeRules(earliest=earliest, latest=now + ahead, zone=timezone)
     seq = itertools.count(1)
     results: dict[str, SiteResult] = {}
-    q_day = now.date()
+    extracted_at = now - timedelta(microseconds=1)
     with lake.lock():
         lake.remove_stale_temps()
         for path in paths:
-            for batch in _batches(path, site):
-                _import_batch(lake, path, pa.Table.from_batches([batch]), run_id, seq,
-                              results, q_day, now)
+            # each file is extracted after the one before it: a later file wins a key
+            extracted_at = max(datetime.now(UTC), extracted_at + timedelta(microseconds=1))
+            result = FileResult(str(path))
+            summary.files.append(result)
+            try:
+                _import_file(lake, path, site, rules, run_id, seq, results, extracted_at,
+                             result)
+            except Exception as e:
+                if not _file_failure(e):
+                    raise
+                # one line for the file; the other files go on
+                result.ok = False
+                text = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                result.error = text.removeprefix(f"{path}: ")
+                log.error("%s: not imported: %s", path, result.error)
+                log.debug("%s: not imported", path, exc_info=True)
+        failed = [f.path for f in summary.files if not f.ok]
+        if failed:
+            summary.error = (f"{len(failed)} of {len(paths)} files not imported: "
+                             f"{', '.join(failed)}")
         summary.sites = list(results.values())
         summary.finished_at = datetime.now(UTC)
         atomic_write_json(lake.run_path(run_id), summary.as_dict())
     return summary
 
 
-def _valid_site(sites: pa.ChunkedArray) -> pa.ChunkedArray:
+def _file_failure(e: Exception) -> bool:
+    """A failure of one file (its reading, parsing or landing), not of the command.
+
+    DuckDB's errors are recognised by their module: importing duckdb here would make
+    every ``import extract`` (a sync's start-up too) pay for it.
+    """
+    return (isinstance(e, ExtractError | OSError | pa.ArrowException)
+            or type(e).__module__.split(".")[0] in ("duckdb", "_duckdb"))
+
+
+def _valid_site(sites: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.fill_null(pc.and_(pc.match_substring_regex(sites, SITE_NAME.pattern),
                                 pc.invert(pc.match_substring(sites, ".."))), False)
 
 
 def _origin(path: Path, lines: pa.ChunkedArray | pa.Array) -> pa.Array:
-    return pc.binary_join_element_wise(pa.scalar(f"{path.name}:line "),
-                                       pc.cast(lines, pa.string()), "")
+    origin = pc.binary_join_element_wise(pa.scalar(f"{path.name}:line "),
+                                         pc.cast(lines, pa.string()), "")
+    return origin.combine_chunks() if isinstance(origin, pa.ChunkedArray) else origin
 
 
-def _import_batch(lake: Lake, path: Path, batch: pa.Table, run_id: str,
-                  seq: itertools.count[int], results: dict[str, SiteResult],
-                  q_day: date, now: datetime) -> None:
-    site_ok = _valid_site(batch["site"])
-    usable = batch.filter(site_ok)
+def _parse(path: Path, texts: pa.Table, rules: TimeRules, run_id: str,
+           at: datetime) -> tuple[Parsed, pa.Table]:
+    """(parsed rows of a valid site, rows without one as quarantine rows)."""
+    site_ok = _valid_site(texts["site"])
+    usable = texts.filter(site_ok)
     parsed = parse_texts(usable.select(["name", "time_text", "value_text"]),
                          site=usable["site"].combine_chunks(), source="import",
-                         extracted_at=now, run_id=run_id,
-                         origin=_origin(path, usable["line"]).combine_chunks()
-                         if usable.num_rows else pa.array([], pa.string()))
-    # rows without a usable site cannot live under raw/site=...: quarantine them as well
-    no_site = batch.filter(pc.invert(site_ok))
-    n = no_site.num_rows
-    bad_all = pa.concat_tables([parsed.bad, pa.table([
-        no_site["site"], no_site["name"], no_site["time_text"], no_site["value_text"],
-        pa.repeat(pa.scalar("missing or invalid site"), n), pa.repeat(pa.scalar("import"), n),
-        pa.repeat(pa.scalar(now, TS), n), pa.repeat(pa.scalar(run_id), n),
-        _origin(path, no_site["line"]),
-    ], schema=QUARANTINE_SCHEMA)])
-    good = parsed.good
+                         extracted_at=at, run_id=run_id,
+                         origin=_origin(path, usable["line"]), refine=rules)
+    no_site = texts.filter(pc.invert(site_ok))
+    return parsed, _quarantine_rows(no_site["site"], no_site["name"], no_site["time_text"],
+                                    no_site["value_text"], "missing or invalid site",
+                                    _origin(path, no_site["line"]), run_id, at)
+
+
+def _quarantine_rows(site: pa.Array | pa.ChunkedArray, point: pa.Array | pa.ChunkedArray,
+                     time_raw: pa.Array | pa.ChunkedArray,
+                     value_raw: pa.Array | pa.ChunkedArray, reason: str | pa.Array,
+                     origin: pa.Array, run_id: str, at: datetime) -> pa.Table:
+    n = len(origin)
+    return pa.table([
+        site, point, time_raw, value_raw,
+        reason if isinstance(reason, pa.Array) else pa.repeat(pa.scalar(reason), n),
+        pa.repeat(pa.scalar("import"), n), pa.repeat(pa.scalar(at, TS), n),
+        pa.repeat(pa.scalar(run_id), n), origin,
+    ], schema=QUARANTINE_SCHEMA)
+
+
+def _rejected_rows(path: Path, read: FileTexts, site: str | None, run_id: str,
+                   at: datetime) -> pa.Table:
+    """CSV lines that are not rows, as received: the whole line is the ``value_raw``."""
+    rej = read.rejected
+    n = rej.num_rows
+    nulls = pa.nulls(n, pa.string())
+    return _quarantine_rows(pa.repeat(pa.scalar(site or UNKNOWN_SITE), n), nulls, nulls,
+                            rej["text"], rej["reason"].combine_chunks(),
+                            _origin(path, rej["line"]), run_id, at)
+
+
+def last_of_each_key(good: pa.Table) -> pa.Table:
+    """The last row (in table order) of each (site, point, ts), in table order.
+
+    One stable sort of integer keys (the site's and point's dictionary codes, and ts): the
+    last row of a run of equal keys is the last of that key in the table.
+    """
+    n = good.num_rows
+    if n < 2:
+        return good
+
+    def codes(col: pa.ChunkedArray) -> np.ndarray:
+        enc = pc.dictionary_encode(col).combine_chunks()
+        return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    name = codes(good["point"]) * (len(pc.unique(good["site"])) + 1) + codes(good["site"])
+    ts = np.asarray(pc.cast(good["ts"], pa.int64()).combine_chunks().to_numpy(
+        zero_copy_only=False), dtype=np.int64)
+    order = np.lexsort((ts, name))
+    k, t = name[order], ts[order]
+    last = np.append((k[1:] != k[:-1]) | (t[1:] != t[:-1]), True)
+    if last.all():
+        return good
+    return good.take(pa.array(np.sort(order[last])))
+
+
+def _import_file(lake: Lake, path: Path, site: str | None, rules: TimeRules, run_id: str,
+                 seq: itertools.count[int], results: dict[str, SiteResult],
+                 at: datetime, result: FileResult) -> None:
+    read = read_file(path, site)
+    result.rows = read.texts.num_rows + read.rejected.num_rows
+    try:
+        parsed, no_site = _parse(path, read.texts, rules, run_id, at)
+    except pa.ArrowException as e:
+        raise InputError(f"{path}: cannot be parsed: {e}") from None
+    good = last_of_each_key(parsed.good)
+    result.superseded = parsed.good.num_rows - good.num_rows
+    bad = pa.concat_tables([parsed.bad, no_site, _rejected_rows(path, read, site, run_id, at)])
+    del read, parsed, no_site
     for s in pc.unique(good["site"]).to_pylist():
         rows = good.filter(pc.equal(good["site"], s))
         res = results.setdefault(s, SiteResult(s))
-        lo = pc.min(rows["ts"]).as_py()
-        hi = pc.max(rows["ts"]).as_py() + timedelta(microseconds=1)
-        new = only_new(rows, landed_latest(lake, s, lo, hi, source_is_import=True))
+        days = _days(rows)
+        lo = datetime.combine(days[0], datetime.min.time(), UTC)
+        hi = datetime.combine(days[-1], datetime.min.time(), UTC) + timedelta(days=1)
+        new = only_new(rows, landed_latest(lake, s, lo, hi, source_is_import=True,
+                                           days=days))
         _land(PartitionWriter(lake, s, run_id, seq), new, None)
         res.counts.fetched += rows.num_rows
         res.counts.landed += new.num_rows
         res.counts.unchanged += rows.num_rows - new.num_rows
-    if not bad_all.num_rows:
+        result.landed += new.num_rows
+    if not bad.num_rows:
         return
-    qsites = pc.if_else(_valid_site(bad_all["site"]), bad_all["site"], pa.scalar("_unknown"))
+    q_day = at.date()
+    qsites = pc.if_else(_valid_site(bad["site"]), bad["site"], pa.scalar(UNKNOWN_SITE))
     for s in pc.unique(qsites).to_pylist():
-        rows = bad_all.filter(pc.equal(qsites, s))
+        rows = bad.filter(pc.equal(qsites, s))
         new_bad = only_new_bad(rows, quarantined_before(lake, s, [q_day]))
         _land(PartitionWriter(lake, s, run_id, seq, quarantine=True), new_bad, q_day)
         results.setdefault(s, SiteResult(s)).counts.quarantined += new_bad.num_rows
-    log.warning("%s: %d rows quarantined (see %s/quarantine)", path, bad_all.num_rows,
+    result.quarantined = bad.num_rows
+    log.warning("%s: %d rows quarantined (see %s/quarantine)", path, bad.num_rows,
                 lake.root)
+
+
+def _days(rows: pa.Table) -> list[date]:
+    """The UTC dates of the rows' ``ts``, in order."""
+    days = pc.unique(pc.cast(pc.cast(rows["ts"], pa.timestamp("us")), pa.date32()))
+    return sorted(days.to_pylist())
 
 
 def _land(writer: PartitionWriter, rows: pa.Table, day: date | None) -> None:

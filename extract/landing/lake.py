@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..core.duck import query
-from ..core.errors import ConfigError, LockHeld
+from ..core.errors import ConfigError, LockHeld, redact_obj
 from ..core.schema import QUARANTINE_SCHEMA, RAW_SCHEMA
 
 SITE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
@@ -65,7 +65,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, json.dumps(obj, indent=2, sort_keys=True).encode() + b"\n")
+    """``obj`` as JSON, atomically; every string redacted (a state file never holds the key)."""
+    atomic_write_bytes(path, json.dumps(redact_obj(obj), indent=2, sort_keys=True).encode()
+                       + b"\n")
 
 
 def read_json(path: Path) -> Any:
@@ -240,14 +242,18 @@ def _files(dirs: list[Path]) -> list[str]:
 
 
 def landed_latest(lake: Lake, site: str, start: datetime, end: datetime,
-                  source_is_import: bool) -> pa.Table | None:
+                  source_is_import: bool, days: list[date] | None = None) -> pa.Table | None:
     """The latest landed ``value_raw`` per (point, ts) in ``[start, end)`` of one class.
 
     Classes are imports, and everything else: a new row is only worth landing when it
     differs from the latest of its own class (an import always outranks the others, so
-    comparing a realtime re-read with an import would re-land it on every run).
+    comparing a realtime re-read with an import would re-land it on every run). ``days``
+    (the dates that matter, when they are fewer than all of ``[start, end)``) limits the
+    partitions read.
     """
-    files = _files([lake.raw_dir(site, d) for d in utc_dates(start, end)])
+    if days is None:
+        days = utc_dates(start, end)
+    files = _files([lake.raw_dir(site, d) for d in days])
     if not files:
         return None
     cls = "=" if source_is_import else "<>"

@@ -9,6 +9,8 @@ minutes does not pile up identical copies; the warehouse reads the latest per ke
 from __future__ import annotations
 
 import hashlib
+import logging
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -16,27 +18,40 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from ..core.errors import holds_secret, redact_secrets
 from ..core.schema import POINT_SCHEMA, SITE_SCHEMA, TS
 from .damaged import keep_aside, read_state
 from .lake import Lake, atomic_write_json, atomic_write_table, check_site_name
+
+log = logging.getLogger(__name__)
 
 
 def _json(v: Any) -> str | None:
     return None if v is None else orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode()
 
 
+#: the range of the int64 columns
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
 def _int(v: Any) -> int | None:
+    """A whole number of an int64 column; null when ``v`` is none, or beyond 64 bits."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v if _INT_MIN <= v <= _INT_MAX else None
     try:
-        return None if v is None or v == "" else int(float(v))
-    except (TypeError, ValueError):
+        n = None if v is None or v == "" else int(float(v))
+    except (TypeError, ValueError, OverflowError):  # OverflowError: inf
         return None
+    return n if n is None or _INT_MIN <= n <= _INT_MAX else None
 
 
 def _float(v: Any) -> float | None:
+    """A finite double; null otherwise (``inf`` and ``NaN`` are not coordinates)."""
     try:
-        return None if v is None or v == "" else float(v)
-    except (TypeError, ValueError):
+        f = None if v is None or v == "" else float(v)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return f if f is None or math.isfinite(f) else None
 
 
 def _bool(v: Any) -> bool | None:
@@ -94,13 +109,24 @@ def points_table(site: str, items: list[dict[str, Any]], extracted_at: datetime,
         columns[f.name], list) else columns[f.name] for f in POINT_SCHEMA}, schema=POINT_SCHEMA)
 
 
-def _item_texts(items: list[dict[str, Any]]) -> tuple[list[bytes], str]:
-    """Each item's JSON text (keys sorted) and the digest of the whole list.
+def _item_texts(items: list[dict[str, Any]]
+                ) -> tuple[list[dict[str, Any]], list[bytes], str]:
+    """The items, each one's JSON text (keys sorted) and the digest of the whole list.
 
-    The digest is that of the list's own JSON text, which is its items' texts joined.
+    The digest is that of the list's own JSON text, which is its items' texts joined. An
+    item that holds the API key (an API echoing it) is landed with the key replaced by
+    ``***``, and a warning says so: the key is never in a landed file.
     """
     texts = [orjson.dumps(it, option=orjson.OPT_SORT_KEYS) for it in items]
-    return texts, hashlib.sha256(b"[" + b",".join(texts) + b"]").hexdigest()
+    leaked = [i for i, t in enumerate(texts) if holds_secret(t)]
+    if leaked:
+        items = list(items)
+        for i in leaked:
+            texts[i] = redact_secrets(texts[i].decode()).encode()
+            items[i] = orjson.loads(texts[i])
+        log.warning("%d items of the answer held the API key; landed with *** in its place",
+                    len(leaked))
+    return items, texts, hashlib.sha256(b"[" + b",".join(texts) + b"]").hexdigest()
 
 
 def _land_if_changed(lake: Lake, scope: str, digest: str, table: Callable[[], pa.Table],
@@ -125,7 +151,8 @@ def _land_if_changed(lake: Lake, scope: str, digest: str, table: Callable[[], pa
 
 def land_sites(lake: Lake, items: list[dict[str, Any]], extracted_at: datetime,
                run_id: str) -> bool:
-    return _land_if_changed(lake, "sites", _item_texts(items)[1],
+    items, _, digest = _item_texts(items)
+    return _land_if_changed(lake, "sites", digest,
                             lambda: sites_table(items, extracted_at, run_id),
                             f"meta/sites/{run_id}.parquet", run_id)
 
@@ -133,7 +160,7 @@ def land_sites(lake: Lake, items: list[dict[str, Any]], extracted_at: datetime,
 def land_points(lake: Lake, site: str, items: list[dict[str, Any]], extracted_at: datetime,
                 run_id: str) -> bool:
     check_site_name(site)
-    texts, digest = _item_texts(items)
+    items, texts, digest = _item_texts(items)
     return _land_if_changed(
         lake, f"points:{site}", digest,
         lambda: points_table(site, items, extracted_at, run_id,

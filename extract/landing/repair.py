@@ -233,7 +233,7 @@ def repair(settings: Settings, client: FlightDeckClient, gaps: list[Gap] | None,
             for site in sorted(set(by_site) | known):
                 path = state_path(lake, site)
                 entries = _read_state(path, run_id, now)
-                cp = load_checkpoint(ctx, site)
+                cp = load_checkpoint(ctx, site, settings.settle)
                 sync_from = cp - settings.lookback if cp else None
                 windows, keys = plan_site(settings, entries, by_site.get(site, []), now,
                                           sync_from, summary)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
+from ..core.errors import redact
 from .damaged import Damaged
 from .window import Counts
 
@@ -24,6 +25,20 @@ class SiteResult:
 
 
 @dataclass
+class FileResult:
+    """One file of an ``import``: read and landed, or refused (and why)."""
+
+    path: str
+    ok: bool = True
+    error: str | None = None
+    rows: int = 0
+    landed: int = 0
+    quarantined: int = 0
+    #: rows that lost to a later row of the same file for the same (site, point, ts)
+    superseded: int = 0
+
+
+@dataclass
 class RunSummary:
     run_id: str
     command: str
@@ -32,12 +47,15 @@ class RunSummary:
     finished_at: datetime | None = None
     sites: list[SiteResult] = field(default_factory=list)
     error: str | None = None
+    #: ``import`` only: one entry per file named on the command line
+    files: list[FileResult] = field(default_factory=list)
     #: files set aside because they could not be read (landing/damaged.py)
     damaged: list[Damaged] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.error is None and all(s.ok for s in self.sites)
+        return (self.error is None and all(s.ok for s in self.sites)
+                and all(f.ok for f in self.files))
 
     @property
     def totals(self) -> Counts:
@@ -47,7 +65,8 @@ class RunSummary:
         return c
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        files = {"files": [vars(f).copy() for f in self.files]} if self.files else {}
+        return {**files,
             "run_id": self.run_id, "command": self.command, "ok": self.ok, "error": self.error,
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
@@ -65,7 +84,11 @@ class RunSummary:
 
 def print_summary(summary: RunSummary, out: TextIO | None = None) -> None:
     """The run's summary: totals, then one line per site."""
-    w = (out or sys.stdout).write
+    stream = out or sys.stdout
+
+    def w(text: str) -> None:
+        stream.write(redact(text))
+
     t = summary.totals
     took = ((summary.finished_at or summary.started_at) - summary.started_at).total_seconds()
     w(f"{summary.command} {summary.run_id}: {'ok' if summary.ok else 'FAILED'} in {took:.1f}s; "
@@ -75,6 +98,11 @@ def print_summary(summary: RunSummary, out: TextIO | None = None) -> None:
         w(f"  error: {summary.error}\n")
     for d in summary.damaged:
         w(f"  damaged file set aside: {d.path} -> {d.moved_to} ({d.reason})\n")
+    for f in summary.files:
+        state = (f"ok; {f.rows} rows: landed {f.landed}, quarantined {f.quarantined}, "
+                 f"{f.superseded} superseded by a later row" if f.ok
+                 else f"FAILED: {f.error}")
+        w(f"  file {f.path}: {state}\n")
     for s in summary.sites:
         state = "ok" if s.ok else f"FAILED: {s.error}"
         w(f"  {s.site:<28} {state}; landed {s.counts.landed}, windows {s.windows}, "

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ..core.config import Settings
 from ..core.duck import query
-from ..core.errors import ExtractError, FatalError
+from ..core.errors import ConfigError, ExtractError, FatalError
 from ..core.logs import RUN_ID
 from ..source.client import FlightDeckClient
+from .checkpoint import read_checkpoint, write_checkpoint
 from .damaged import keep_aside
-from .lake import Lake, atomic_write_json, check_site_name, new_run_id, read_json
+from .lake import Lake, atomic_write_json, check_site_name, new_run_id
 from .meta import land_points, land_sites
+from .sitecheck import check_known_sites
 from .summary import RunSummary, SiteResult
 from .window import (
     Background,
@@ -34,13 +36,6 @@ from .window import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def read_checkpoint(lake: Lake, site: str) -> datetime | None:
-    doc = read_json(lake.checkpoint_path(site))
-    if not doc:
-        return None
-    return datetime.fromisoformat(doc["synced_through"]).astimezone(UTC)
 
 
 def latest_landed(ctx: RunContext, site: str) -> datetime | None:
@@ -72,7 +67,7 @@ def latest_landed(ctx: RunContext, site: str) -> datetime | None:
     return None
 
 
-def load_checkpoint(ctx: RunContext, site: str) -> datetime | None:
+def load_checkpoint(ctx: RunContext, site: str, settle: timedelta) -> datetime | None:
     """The site's checkpoint; an unreadable one is kept aside and rebuilt from the latest
     ``ts`` landed for the site (the sync then re-reads from it minus the look-back)."""
     try:
@@ -84,17 +79,8 @@ def load_checkpoint(ctx: RunContext, site: str) -> datetime | None:
     log.warning("%s: checkpoint rebuilt from the lake: synced through %s", site,
                 rebuilt.isoformat() if rebuilt else "nothing (first sync)")
     if rebuilt is not None:
-        write_checkpoint(ctx.lake, site, rebuilt, ctx.run_id)
+        rebuilt = write_checkpoint(ctx.lake, site, rebuilt, ctx.run_id, settle=settle)
     return rebuilt
-
-
-def write_checkpoint(lake: Lake, site: str, through: datetime, run_id: str) -> None:
-    atomic_write_json(lake.checkpoint_path(site), {
-        "site": site,
-        "synced_through": through.astimezone(UTC).isoformat(),
-        "run_id": run_id,
-        "written_at": datetime.now(UTC).isoformat(),
-    })
 
 
 def _site_names(items: list[dict[str, Any]]) -> list[str]:
@@ -138,16 +124,22 @@ def sync_site(ctx: RunContext, settings: Settings, site: str, end: datetime,
 def _sync_windows(ctx: RunContext, settings: Settings, site: str, end: datetime,
                   result: SiteResult) -> None:
     lake = ctx.lake
-    cp = load_checkpoint(ctx, site)
+    cp = load_checkpoint(ctx, site, settings.settle)
     result.checkpoint_before = cp.isoformat() if cp else None
+    if cp is not None and cp > datetime.now(UTC) + settings.clock_skew:
+        # written before checkpoints were held to the clock, or the clock was set back
+        raise ConfigError(
+            f"checkpoint {cp:%Y-%m-%dT%H:%M:%SZ} is in the future, so nothing after it "
+            f"would be fetched: move it back with `python -m extract checkpoint --site "
+            f"{site} --set <instant>` (docs/operations.md)")
     start = cp - settings.lookback if cp else end - settings.initial_history
     for a, b in chunks(start, end, settings.chunk):
         t0 = time.monotonic()
         c = land_window(ctx, site, a, b, "realtime")
         result.counts.add(c)
         result.windows += 1
-        through = max(b, cp) if cp else b
-        write_checkpoint(lake, site, through, ctx.run_id)
+        through = write_checkpoint(lake, site, max(b, cp) if cp else b, ctx.run_id,
+                                   settle=settings.settle)
         cp = through
         result.checkpoint_after = through.isoformat()
         log.info("%s: landed %d new of %d samples for %s..%s in %.2fs", site, c.landed,
@@ -165,6 +157,11 @@ def sync(settings: Settings, client: FlightDeckClient, *, until: datetime | None
     summary = RunSummary(run_id=run_id, command="sync", started_at=now, until=until)
     end = until - settings.settle
     warm_up_in_background()
+    named_items: list[dict[str, Any]] | None = None
+    if sites:
+        # a mistyped --site is refused before any work (ConfigError); the list, when it
+        # could be fetched, is landed as the sites' snapshot under the lock
+        named_items = check_known_sites(client, sites, then="syncing the named sites anyway")
     with lake.lock():
         lake.remove_stale_temps()
         ctx = RunContext(lake, client, run_id, settings.page_size)
@@ -174,16 +171,16 @@ def sync(settings: Settings, client: FlightDeckClient, *, until: datetime | None
             land_sites(lake, items, datetime.now(UTC), run_id)
             return items
 
-        def snapshot_sites_alongside() -> None:
-            try:
-                snapshot_sites()
-            except ExtractError as e:
-                log.warning("listing sites failed (%s); syncing the named sites anyway", e)
-
         listing: Background | None = None
         if sites:
-            # named sites need not wait for the list: it is only needed for its snapshot
-            listing = Background(snapshot_sites_alongside)
+            if named_items is not None:
+                listed = named_items
+
+                def land_listed() -> None:
+                    land_sites(lake, listed, datetime.now(UTC), run_id)
+
+                # landing the snapshot is Python work: alongside the first windows
+                listing = Background(land_listed)
             chosen = sites
         else:
             try:

@@ -7,6 +7,7 @@ does not advance its checkpoint, so the window is simply fetched again next time
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import logging
 import os
@@ -133,7 +134,8 @@ def land_window(ctx: RunContext, site: str, start: datetime, end: datetime,
         log.warning("%s: %d samples quarantined in %s..%s (see %s/quarantine)",
                     site, counts.quarantined, start, end, ctx.lake.root)
     if counts.out_of_window:
-        log.info("%s: dropped %d samples outside the asked window %s..%s",
+        log.info("%s: dropped %d samples at the end of the asked window %s..%s (the next "
+                 "window lands them)",
                  site, counts.out_of_window, start, end)
     return counts
 
@@ -164,9 +166,26 @@ def trim_memory() -> None:
         pa.default_memory_pool().release_unused()
 
 
+_warm_ups: list[threading.Thread] = []
+
+
 def warm_up_in_background() -> None:
-    """Start :func:`extract.parsing.warm_up` in a daemon thread (call before the first request)."""
-    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    """Start :func:`extract.parsing.warm_up` in a daemon thread (call before the first request).
+
+    The process waits for it at exit: a run that ends at once (the site list refused, say)
+    would otherwise exit while the thread is inside DuckDB, and the C++ runtime aborts such
+    a process (``terminate called without an active exception``, exit status 134).
+    """
+    thread = threading.Thread(target=warm_up, name="warm-up", daemon=True)
+    if not _warm_ups:
+        atexit.register(_join_warm_ups)
+    _warm_ups.append(thread)
+    thread.start()
+
+
+def _join_warm_ups() -> None:
+    for thread in _warm_ups:
+        thread.join(timeout=30)
 
 
 class Background:

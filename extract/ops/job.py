@@ -38,6 +38,7 @@ class JobSummary:
     cold_rebuilt: list[dict[str, Any]] = field(default_factory=list)
     published: str | None = None
     report: str | None = None
+    dbt_log: str | None = None
     steps: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -103,6 +104,8 @@ class JobSummary:
             lines.append(f"  cold rebuilt     {len(self.cold_rebuilt)} files from raw/ ("
                          + ", ".join(f"{c.get('site')} {c.get('month')}"
                                      for c in self.cold_rebuilt[:4]) + ")")
+        if self.dbt_log:
+            lines.append(f"  dbt log          {self.dbt_log}")
         if self.published:
             lines.append(f"  published        {self.published}")
         if self.report:

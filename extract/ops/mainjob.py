@@ -21,14 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..core.config import Secret, Settings
-from ..core.errors import ConfigError, LockHeld
+from ..core.errors import ConfigError, LockHeld, redact
 from ..landing.damaged import Damaged
-from ..landing.lake import Lake
+from ..landing.lake import Lake, new_run_id
 from ..landing.repair import gaps_since, repair
 from ..landing.summary import RunSummary, print_summary
 from ..landing.sync import sync
 from ..source.client import FlightDeckClient
-from ..warehouse.dbt import BuildResult
+from ..warehouse.dbt import BuildResult, WarehouseBusy, check_not_busy
 from ..warehouse.gaps import gap_changes, gap_snapshot, late_samples, read_gaps
 from ..warehouse.lakecheck import build_setting_aside, check_lake
 from ..warehouse.publish import current_snapshot, publish
@@ -131,18 +131,26 @@ def step_check(run: Run) -> None:
 
 def step_build(run: Run) -> None:
     job, wh = run.job, run.warehouse
+    try:
+        check_not_busy(wh)
+    except WarehouseBusy as e:
+        job.fail(f"dbt build: {e}")
+        return
     before = gap_snapshot(wh)
     build, aside = build_setting_aside(wh, run.settings.lake, job.run_id,
-                                       run.settings.dbt_vars, as_of=run.until)
+                                       run.settings.dbt_vars, as_of=run.until,
+                                       log=run.settings.dbt_log)
     run.build = build
     job.damaged += [d.as_dict() for d in aside]
+    job.dbt_log = str(run.settings.dbt_log)
     job.tests = {k: len(v) for k, v in build.tests.items()}
     job.tests_not_passing = [f"{status}: {name}" for status in ("error", "fail", "warn")
                              for name in build.tests.get(status, [])]
     if not build.ok:
         job.fail("dbt build: " + (build.error or (
             f"{len(build.failed_models)} models failed ({', '.join(build.failed_models)}), "
-            f"{build.count('fail') + build.count('error')} tests failed")))
+            f"{build.count('fail') + build.count('error')} tests failed"))
+            + f" (dbt's log: {run.settings.dbt_log})")
     assert run.sync is not None
     checkpoints = {s.site: datetime.fromisoformat(s.checkpoint_before)
                    for s in run.sync.sites if s.checkpoint_before}
@@ -238,12 +246,16 @@ def _run_step(run: Run, step: Step) -> bool:
         raise
     except Exception as e:
         log.exception("main job step %s failed", step.name)
-        reason = str(e).splitlines()[0] if str(e) else ""
-        run.job.fail(f"{step.name}: {type(e).__name__}: {reason}")
+        run.job.fail(f"{step.name}: {type(e).__name__}: {_first_line(e)}")
         return False
     finally:
         run.job.steps[step.name] = time.monotonic() - t
     return True
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else ""
 
 
 def main_job(settings: Settings, *, until: datetime | None = None, skip_dbt: bool = False,
@@ -256,19 +268,30 @@ def main_job(settings: Settings, *, until: datetime | None = None, skip_dbt: boo
     api_steps = [s for s in STEPS if s.name in API_STEPS]
     later_steps = [s for s in STEPS if s.name not in API_STEPS]
     ok = True
-    with api_or_standin(settings), FlightDeckClient.from_settings(settings) as client:
-        run.client = client
-        for step in api_steps:
+    try:
+        with api_or_standin(settings), FlightDeckClient.from_settings(settings) as client:
+            run.client = client
+            for step in api_steps:
+                if ok and step.runs_if(run, opts):
+                    ok = _run_step(run, step)
+        run.client = None
+        for step in later_steps:
             if ok and step.runs_if(run, opts):
                 ok = _run_step(run, step)
-    run.client = None
-    for step in later_steps:
-        if ok and step.runs_if(run, opts):
-            ok = _run_step(run, step)
+    except (LockHeld, ConfigError, KeyboardInterrupt):
+        raise  # one line from the CLI; another job's summary is not this one's to write
+    except Exception as e:  # outside any step: starting the stand-in, opening the client
+        log.exception("main job failed outside its steps")
+        run.job.fail(f"main job: {type(e).__name__}: {_first_line(e)}")
     run.job.note_damage(settings.lake)
     run.job.seconds = time.monotonic() - t0
-    Lake(settings.lake).write_job(run.job.run_id, run.job.as_dict())
-    print(run.job.render())
+    if run.job.run_id == "-":  # no sync ran: the job still gets an id of its own
+        run.job.run_id = new_run_id(datetime.now(UTC))
+    try:
+        Lake(settings.lake).write_job(run.job.run_id, run.job.as_dict())
+    except OSError as e:
+        run.job.fail(f"writing the job summary to {settings.lake}/state/jobs failed: {e}")
+    print(redact(run.job.render()))
     if demo and run.job.ok:
         _show(settings, run.job)
     return 0 if run.job.ok else 1

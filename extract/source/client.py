@@ -4,13 +4,15 @@ One :class:`FlightDeckClient` per process. Every request goes through :meth:`_ge
 applies the request-rate ceiling and retries what :mod:`extract.errors` calls retriable:
 transport errors and timeouts, 429 (sleeping at least the server's ``Retry-After``) and
 5xx, with exponential back-off and full jitter. 401/403 and other 4xx are fatal for the
-site. The bearer token lives only in the client's default headers; nothing here formats
-headers into a message.
+site. The bearer token lives only in the client's default headers; what an answer says
+(its status, ``Retry-After``, body and error detail, every number bounded and every text
+redacted) is read by :mod:`extract.source.answers`.
 
 Pagination is exposed as generators. The time-series cursor is treated as authoritative
 (``has_more`` is known to contradict it); an empty page that still carries a cursor is
-followed, a cursor that keeps coming back without data is a contract error; a body that
-arrives truncated is fetched again with the next smaller allowed page size.
+followed, a cursor that keeps coming back without data, or comes back after data, is a
+contract error; a body that arrives truncated is fetched again with the next smaller
+allowed page size.
 """
 
 from __future__ import annotations
@@ -29,27 +31,27 @@ import pyarrow as pa
 
 from ..core.config import ALLOWED_PAGE_SIZES, Secret, Settings
 from ..core.errors import (
-    AuthError,
     ContractError,
     RateLimited,
     RequestRejected,
     RetriableError,
-    ServerError,
     TransportError,
     TruncatedBody,
 )
 from ._httpx import httpx
+from .answers import Body, error_body, json_answer, read_body, status_error
 from .pages import PageShapeError, decode_page
 
 log = logging.getLogger(__name__)
 
 #: consecutive empty pages that still carry a cursor before the answer is called broken
 MAX_EMPTY_PAGES = 5
+#: the longest cursor sent back (the API's are a few dozen characters)
+MAX_CURSOR_CHARS = 4096
+#: pages of one site or point list before the answer is called endless
+MAX_LIST_PAGES = 10_000
 #: envelope keys under which list endpoints have been seen to put their items
 LIST_KEYS = ("items", "configured_points", "points")
-
-#: an answer's body: bytes, or the buffer it was read into
-Body = bytes | bytearray
 
 
 class RateLimiter:
@@ -155,10 +157,9 @@ class FlightDeckClient:
             with self._http.stream("GET", path, params=params) as resp:
                 status = resp.status_code
                 if status >= 400:
-                    resp.read()
-                    raise _status_error(where, resp)
+                    raise status_error(where, resp, error_body(resp), self.backoff_max)
                 try:
-                    return _read_body(resp)
+                    return read_body(resp, where)
                 except (httpx.RemoteProtocolError, httpx.ReadError, httpx.DecodingError) as e:
                     raise TruncatedBody(f"{where}: body ended early ({type(e).__name__})") from None
         except httpx.TimeoutException as e:
@@ -167,9 +168,13 @@ class FlightDeckClient:
             raise TransportError(f"{where}: {type(e).__name__}: {e}") from None
 
     def _backoff(self, attempt: int, err: RetriableError) -> float:
-        delay = random.uniform(0.0, min(self.backoff_max, self.backoff_base * 2**attempt))
+        """Full jitter up to ``backoff_max``, at least a 429's ``Retry-After`` (which is
+        already clamped to ``backoff_max``): never more than ``backoff_max``."""
+        ceiling = self.backoff_max if attempt >= 64 else min(
+            self.backoff_max, self.backoff_base * 2.0**attempt)
+        delay = random.uniform(0.0, ceiling)
         if isinstance(err, RateLimited) and err.retry_after is not None:
-            delay = max(delay, err.retry_after)
+            delay = max(delay, min(err.retry_after, self.backoff_max))
         return delay
 
     def _get(self, path: str, params: dict[str, Any], *,
@@ -189,18 +194,21 @@ class FlightDeckClient:
             attempt += 1
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        body = self._get(path, params or {})
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise ContractError(f"GET {path}: answer is not JSON") from None
+        return json_answer(self._get(path, params or {}), f"GET {path}")
 
     # -- sites and points --------------------------------------------------------------
 
     def _paged_list(self, path: str, params: dict[str, Any],
                     per_page: int) -> Iterator[dict[str, Any]]:
-        """Items of a page/per_page envelope. Stops on a short or empty page, not on `pages`."""
+        """Items of a page/per_page envelope. Stops on a short or empty page, not on `pages`.
+
+        A server that caps ``per_page`` below what was asked says so in the envelope's
+        ``per_page``: pages of that length are full, and paging goes on. A page equal to
+        the one before (a server ignoring ``page``) is a contract error, not a loop.
+        """
         page = 1
+        full = per_page
+        previous: list[Any] | None = None
         while True:
             doc = self.get_json(path, {**params, "page": page, "per_page": per_page})
             if isinstance(doc, list):  # a bare list: the whole answer
@@ -211,9 +219,17 @@ class FlightDeckClient:
             items = next((doc[k] for k in LIST_KEYS if isinstance(doc.get(k), list)), None)
             if items is None:
                 raise ContractError(f"GET {path}: no item list under {', '.join(LIST_KEYS)}")
+            if items and items == previous:
+                raise ContractError(f"GET {path}: page {page} repeats page {page - 1}; "
+                                    "the API ignores `page`, paging would never end")
+            if page >= MAX_LIST_PAGES:
+                raise ContractError(f"GET {path}: more than {MAX_LIST_PAGES} pages")
             yield from items
-            if len(items) < per_page:
+            if page == 1:
+                full = _capped_per_page(doc.get("per_page"), per_page, len(items), path)
+            if not items or len(items) < full:
                 return
+            previous = items
             page += 1
 
     def sites(self, *, per_page: int = 100) -> list[dict[str, Any]]:
@@ -230,6 +246,7 @@ class FlightDeckClient:
         path = f"/sites/{site}/timeseries/paginated"
         base = {"start_time": iso_z(start), "end_time": iso_z(end), "raw_data": "true"}
         cursor: str | None = None
+        sent: set[str] = set()  # every cursor sent in this paging run
         size = page_size
         empty_streak = 0
         while True:
@@ -269,63 +286,33 @@ class FlightDeckClient:
                     log.warning("%s: has_more is true but there is no next_cursor; "
                                 "the cursor is authoritative, so the window ends here", site)
                 return
-            cursor = page.next_cursor
+            cursor = _checked_cursor(page, sent, path)
+            sent.add(cursor)
 
 
-def _read_body(resp: httpx.Response) -> Body:
-    """The whole body, read once into one buffer.
+def _capped_per_page(value: Any, asked: int, got: int, path: str) -> int:
+    """The length of a full page: ``asked``, or less when the server says it caps it.
 
-    Not ``resp.read()``, which keeps the body on the response object (responses sit in
-    reference cycles, so a page of 16 MB would stay alive until the cyclic GC ran). With a
-    ``Content-Length`` the chunks are copied into a buffer of that size as they arrive, so
-    a page is never held twice (its chunks and their join); a body of another length is
-    an error the caller treats as truncated.
+    Only a whole number between 1 and ``asked`` that the first page's length matches is
+    believed (``per_page`` has been seen to echo the request, or to be nonsense).
     """
-    length = resp.headers.get("content-length")
-    if length is None or not length.isdigit() or resp.headers.get("content-encoding"):
-        return b"".join(resp.iter_bytes())
-    size = int(length)
-    buf = bytearray(size)
-    view = memoryview(buf)
-    at = 0
-    for chunk in resp.iter_bytes():
-        end = at + len(chunk)
-        if end > size:
-            raise httpx.RemoteProtocolError("body longer than its Content-Length")
-        view[at:end] = chunk
-        at = end
-    view.release()
-    if at != size:
-        raise httpx.RemoteProtocolError("body shorter than its Content-Length")
-    return buf
+    if isinstance(value, bool) or not isinstance(value, int):
+        return asked
+    cap = int(value)
+    if not 1 <= cap < asked or got != cap:
+        return asked
+    log.info("GET %s: the API caps per_page at %d (asked %d); paging on", path, cap, asked)
+    return cap
 
 
-def _status_error(where: str, resp: httpx.Response) -> Exception:
-    status = resp.status_code
-    detail = _detail(resp)
-    if status in (401, 403):
-        return AuthError(f"{where}: HTTP {status} (check ACE_API_KEY){detail}")
-    if status == 429:
-        return RateLimited(f"{where}: HTTP 429 too many requests", _retry_after(resp))
-    if status >= 500:
-        return ServerError(f"{where}: HTTP {status}{detail}", status)
-    return RequestRejected(f"{where}: HTTP {status}{detail}", status)
-
-
-def _detail(resp: httpx.Response) -> str:
-    try:
-        doc = orjson.loads(resp.content)
-    except orjson.JSONDecodeError:
-        return ""
-    d = doc.get("detail") if isinstance(doc, dict) else None
-    return f": {str(d)[:200]}" if d else ""
-
-
-def _retry_after(resp: httpx.Response) -> float | None:
-    raw = resp.headers.get("retry-after")
-    if raw is None:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        return None  # an HTTP-date: fall back to our own back-off
+def _checked_cursor(page: Page, sent: set[str], path: str) -> str:
+    """The page's next cursor, refused when following it could only loop or fail."""
+    cursor = page.next_cursor
+    assert cursor is not None
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise ContractError(f"GET {path}: a next_cursor of {len(cursor)} characters "
+                            f"(more than {MAX_CURSOR_CHARS}); refusing to send it back")
+    if page.rows and cursor in sent:
+        raise ContractError(f"GET {path}: next_cursor repeats one already followed after a "
+                            f"page of {page.rows} samples; paging would loop")
+    return cursor

@@ -14,12 +14,15 @@ DuckDB applies them to every row the casts do not settle; the two agree on every
   optionally with an exponent, and finite (zero is a value); null otherwise (``NaN``,
   ``inf``, ``''``, ``1_000``, ``0x10``, ``1,5``...); ``value_raw`` keeps the text exactly.
 - A sample whose time is missing or unparseable, or whose point name is empty, is not a
-  raw row: it goes to quarantine with a ``reason``.
+  raw row: it goes to quarantine with a ``reason``. So does a sample of an API page whose
+  time is outside the window asked for (``time outside the requested window``), but for
+  one at exactly the window's end, which the next window lands.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -91,9 +94,14 @@ select case when strpos(value_text, '_') = 0 and strpos(value_text, '+-') = 0
 from page
 """
 
+#: the quarantine reason of a sample the API sent for a time outside the asked window
+OUTSIDE_WINDOW = "time outside the requested window"
+
+
 @dataclass
 class Parsed:
-    """A parsed batch: raw rows, quarantined rows, and how many fell outside the window."""
+    """A parsed batch: raw rows, quarantined rows, and how many were dropped at the window's
+    end (``out_of_window``: the next window's to land)."""
 
     good: pa.Table
     bad: pa.Table
@@ -212,6 +220,14 @@ def _parse_columns(texts: pa.Table, *, general_only: bool = False) -> dict[str, 
     return {"ts": ts, "value": value, "reason": reason}
 
 
+def parse_columns(texts: pa.Table) -> dict[str, pa.Array]:
+    """``ts`` (naive UTC), ``value`` and ``reason`` of each row of ``texts``, in order."""
+    return _parse_columns(texts)
+
+
+#: a further check of parsed rows: (texts, parsed columns) -> parsed columns, in order
+Refine = Callable[[pa.Table, dict[str, pa.Array]], dict[str, pa.Array]]
+
 #: at most this many runs of kept rows are kept as slices (see _keep_rows)
 _MAX_SLICES = 256
 
@@ -244,27 +260,42 @@ def parse_texts(
     run_id: str,
     origin: str | pa.Array,
     window: tuple[datetime, datetime] | None = None,
+    refine: Refine | None = None,
 ) -> Parsed:
     """Parse a table with string columns ``name, time_text, value_text``.
 
     ``site`` and ``origin`` are one value for all rows or one per row. With ``window``,
-    rows whose ts falls outside ``[start, end)`` are dropped and counted.
+    only rows whose ts falls inside ``[start, end)`` are raw rows: a row at exactly ``end``
+    (the API may treat ``end_time`` as inclusive; the next window lands it) is dropped and
+    counted in ``out_of_window``; any other row outside the window (the API has sent 1970
+    and 2099 for a 2026 window) is quarantined with the reason :data:`OUTSIDE_WINDOW`.
+    ``refine`` may change the parsed times and give more rows a quarantine reason (the
+    import's time rules, ``source/localtime.py``).
     """
     n = texts.num_rows
     out = _parse_columns(texts)
-    is_bad = pc.is_valid(out["reason"])
+    if refine is not None:
+        out = refine(texts, out)
+    reason = out["reason"]
+    is_bad = pc.is_valid(reason)
     keep = pc.invert(is_bad)
     if window is not None:
         # naive UTC timestamps here; the zone is put back below
         start, end = (pa.scalar(_naive_utc(t), _NAIVE_TS) for t in window)
-        inside = pc.and_(pc.greater_equal(out["ts"], start), pc.less(out["ts"], end))
-        keep = pc.and_(keep, inside.fill_null(False))
+        inside = pc.and_(pc.greater_equal(out["ts"], start), pc.less(out["ts"], end)
+                         ).fill_null(False)
+        at_end = pc.equal(out["ts"], end).fill_null(False)
+        stray = pc.and_(keep, pc.invert(pc.or_(inside, at_end)))
+        if n and pc.any(stray).as_py():
+            reason = pc.if_else(stray, pa.scalar(OUTSIDE_WINDOW), reason)
+            is_bad = pc.or_(is_bad, stray)
+        keep = pc.and_(pc.invert(is_bad), inside)
     n_good_all = n - pc.sum(is_bad.cast(pa.int64())).as_py() if n else 0
     # the string columns come from the input as they are; one filter pass keeps the good
     # rows inside the window
     both = pa.table({"point": texts["name"], "ts": out["ts"], "value": out["value"],
                      "value_raw": texts["value_text"], "time_raw": texts["time_text"],
-                     "reason": out["reason"]})
+                     "reason": reason})
     good_rows = _keep_rows(both.select(["point", "ts", "value", "value_raw"]), keep)
     out_of_window = n_good_all - good_rows.num_rows
     bad_rows = both.filter(is_bad)

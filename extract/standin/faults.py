@@ -5,7 +5,8 @@ Kinds (``params`` in brackets, defaults after ``=``):
 ``status`` [code=503]
     answer with that status (500, 502, 503, 504, or any other 4xx/5xx) and a JSON detail.
 ``rate_limit`` [retry_after=1]
-    429 with a ``Retry-After`` header (whole seconds).
+    429 with a ``Retry-After`` header: a number is sent as whole seconds, a text exactly as
+    given (``"inf"``, ``"100000000000"``, ``"-5"``, an HTTP date, junk).
 ``slow`` [delay=2.0]
     wait ``delay`` seconds (real time), then answer normally (other faults may still apply).
 ``truncate`` [min_page_size=0, fraction=0.5]
@@ -22,6 +23,18 @@ Kinds (``params`` in brackets, defaults after ``=``):
     404 ``{"detail": "No data"}``.
 ``unauthorized``
     401, whatever the token.
+``echo_token`` [code=401]
+    answer with that status (401, 403, 422, 429, 500...) and a JSON ``detail`` that echoes
+    the bearer token the request carried, bare and as ``Bearer <token>``, and the header
+    ``X-Echo-Authorization: Bearer <token>``; with 429 the token is the ``Retry-After``
+    value too. For tests that the token never leaves the client's process.
+``loop_cursor``
+    a time-series page with samples, asked for with a cursor, answers that same cursor as
+    its ``next_cursor`` (following it would repeat the page forever). Consumed only where
+    it applies.
+``stray_samples`` [times=["1970-01-01T00:00:00.000000", "2099-01-01T00:00:00.000000Z"]]
+    a time-series page with samples also carries one sample of the site's first point at
+    each of ``times``, whatever window was asked for (the API has been seen to do this).
 
 ``path`` is a substring matched against the request path (``/api/sites/x/timeseries/...``);
 the default ``"timeseries"`` targets the time-series endpoint only, ``""`` matches all.
@@ -44,10 +57,14 @@ FAULT_KINDS = frozenset(
         "has_more_mismatch",
         "not_found",
         "unauthorized",
+        "echo_token",
+        "stray_samples",
+        "loop_cursor",
     }
 )
 #: kinds decided before the request is routed (they replace or delay the whole answer)
-PRE_KINDS = frozenset({"status", "rate_limit", "slow", "not_found", "unauthorized"})
+PRE_KINDS = frozenset({"status", "rate_limit", "slow", "not_found", "unauthorized",
+                       "echo_token"})
 HAS_MORE_MODES = ("false_with_cursor", "true_without_cursor")
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "status": {"code": 503},
@@ -58,6 +75,9 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "has_more_mismatch": {"mode": "false_with_cursor"},
     "not_found": {},
     "unauthorized": {},
+    "echo_token": {"code": 401},
+    "loop_cursor": {},
+    "stray_samples": {"times": ["1970-01-01T00:00:00.000000", "2099-01-01T00:00:00.000000Z"]},
 }
 
 
@@ -76,13 +96,17 @@ class Fault:
         self.count = int(count)
         self.path = str(path)
         self.params: dict[str, Any] = {**_DEFAULTS[kind], **params}
-        if kind == "status":
+        if kind in ("status", "echo_token"):
             code = int(self.params["code"])
             if not 400 <= code <= 599:
-                raise ValueError("status fault code must be a 4xx or 5xx status")
+                raise ValueError(f"{kind} fault code must be a 4xx or 5xx status")
             self.params["code"] = code
         if kind == "has_more_mismatch" and self.params["mode"] not in HAS_MORE_MODES:
             raise ValueError(f"has_more_mismatch mode must be one of {HAS_MORE_MODES}")
+        if kind == "stray_samples" and not (
+                isinstance(self.params["times"], list)
+                and all(isinstance(t, str) for t in self.params["times"])):
+            raise ValueError("stray_samples times must be a list of time texts")
         if kind == "truncate" and not 0.0 <= float(self.params["fraction"]) < 1.0:
             raise ValueError("truncate fraction must be in [0, 1)")
         self.remaining = self.count

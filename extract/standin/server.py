@@ -474,7 +474,7 @@ class StandIn:
             token.strip().encode(), self._token.encode()
         ):
             raise _Reject(401, "Could not validate credentials", {"WWW-Authenticate": "Bearer"})
-        fired = self._pre_faults(path)
+        fired = self._pre_faults(path, token.strip())
         if fired is not None:
             return fired
         if method != "GET":
@@ -495,7 +495,7 @@ class StandIn:
                 return self._timeseries(site, path, query)
         raise _Reject(404, "Not Found")
 
-    def _pre_faults(self, path: str) -> _Response | None:
+    def _pre_faults(self, path: str, token: str) -> _Response | None:
         while True:
             fault = self.faults.take(path, PRE_KINDS)
             if fault is None:
@@ -510,8 +510,17 @@ class StandIn:
                 return _json(code, {"detail": detail}, fault=kind)
             if kind == "rate_limit":
                 retry = fault.param("retry_after")
+                text = retry if isinstance(retry, str) else str(int(retry))
                 return _json(429, {"detail": "Too Many Requests"},
-                             headers={"Retry-After": str(int(retry))}, fault=kind)
+                             headers={"Retry-After": text}, fault=kind)
+            if kind == "echo_token":
+                code = int(fault.param("code"))
+                headers = {"X-Echo-Authorization": f"Bearer {token}"}
+                if code == 429:
+                    headers["Retry-After"] = token
+                return _json(code, {"detail": f"token {token} refused "
+                                              f"(authorization: Bearer {token})"},
+                             headers=headers, fault=kind)
             if kind == "not_found":
                 return _json(404, {"detail": "No data"}, fault=kind)
             return _json(401, {"detail": "Could not validate credentials"},
@@ -681,6 +690,13 @@ class StandIn:
             if self.faults.take(path, {"has_more_mismatch"}, mismatch_applies) is not None:
                 fault_name = "has_more_mismatch"
                 has_more = not has_more
+        stray_fault = self.faults.take(path, {"stray_samples"}) if parts else None
+        if stray_fault is not None:
+            fault_name = "stray_samples" if fault_name is None else f"{fault_name}+stray_samples"
+            head = self.world.name_json(site)[0].as_py()
+            stray = "".join(f'{head}"1.0","time":{orjson.dumps(t).decode()}}},'
+                            for t in stray_fault.param("times"))
+            parts = [memoryview(stray.encode()), *parts]
         truncate: float | None = None
         tr = self.faults.take(
             path, {"truncate"}, lambda f: page_size >= int(f.param("min_page_size"))
@@ -689,6 +705,9 @@ class StandIn:
             truncate = float(tr.param("fraction"))
             fault_name = "truncate" if fault_name is None else f"{fault_name}+truncate"
         next_cursor = None if next_pos is None else encode_cursor(*next_pos, as_of_us)
+        if cursor and parts and self.faults.take(path, {"loop_cursor"}) is not None:
+            fault_name = "loop_cursor" if fault_name is None else f"{fault_name}+loop_cursor"
+            next_cursor, has_more = cursor, True
         if parts:  # drop the comma after the last row
             parts = [*parts[:-1], parts[-1][:-1]]
         tail = (

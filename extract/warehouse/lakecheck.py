@@ -42,7 +42,7 @@ from .connect import connect, has_table
 from .dbt import BuildResult, dbt_build
 from .tiers import COLUMNS, FILE_COLUMNS, ROW_GROUP_SIZE, _one, _sql_str, cold_view_sql
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 EMPTY_COLD_VIEW = (
     "select cast(null as varchar) as site, cast(null as varchar) as point, "
@@ -138,7 +138,7 @@ def rebuild_lost_cold_files(con: duckdb.DuckDBPyConnection, lake: Lake, run_id: 
                 aside += found
         else:
             rows, new_path = _rebuild(con, lake, site, month, now)
-        log.warning("cold tier: %s (site %s, month %s) was %s; rebuilt from raw/ with %d rows "
+        logger.warning("cold tier: %s (site %s, month %s) was %s; rebuilt from raw/ with %d rows "
                     "as %s", path, site, month, reason, rows, new_path)
         rebuilt.append({"site": site, "month": month, "path": path, "reason": reason,
                         "rows": rows, "new_path": new_path})
@@ -201,11 +201,12 @@ def _rebuild(con: duckdb.DuckDBPyConnection, lake: Lake, site: str, month: str,
 
 def build_setting_aside(warehouse: Path, lake_dir: Path, run_id: str,
                         dbt_vars: dict[str, Any] | None, as_of: datetime | None,
-                        extra: list[str] | None = None) -> tuple[BuildResult, list[Damaged]]:
+                        extra: list[str] | None = None, log: Path | None = None
+                        ) -> tuple[BuildResult, list[Damaged]]:
     """``dbt build``; when it failed on a file it could not read, that file is set aside
     (the ones its errors name, else any unreadable file of the lake: a full check, only
     after such a failure) and the build is run once more."""
-    build = dbt_build(lake_dir, dbt_vars, as_of=as_of, extra=extra)
+    build = dbt_build(lake_dir, dbt_vars, as_of=as_of, extra=extra, log=log)
     text = "\n".join([build.error or "", *build.messages])
     if build.ok or not looks_unreadable(text):
         return build, []
@@ -221,6 +222,6 @@ def build_setting_aside(warehouse: Path, lake_dir: Path, run_id: str,
             forget_damaged(con, lake, found)
         finally:
             con.close()
-    log.warning("dbt build failed on %d unreadable file(s), set aside; building again",
-                len(found))
-    return dbt_build(lake_dir, dbt_vars, as_of=as_of, extra=extra), found
+    logger.warning("dbt build failed on %d unreadable file(s), set aside; building again",
+                   len(found))
+    return dbt_build(lake_dir, dbt_vars, as_of=as_of, extra=extra, log=log), found

@@ -12,6 +12,10 @@ Analysts open ``published/current.duckdb`` read-only. A session keeps the snapsh
 opened (the file stays readable even after it is retired: an open file outlives its
 name), so it never sees a half-built state and never blocks a build; reconnecting shows
 the newest. Old snapshots are removed once more than ``keep`` newer ones exist.
+
+The copy is made while this process holds the warehouse open read-write, so no other build
+of it can be publishing at the same time: a ``.warehouse-*.duckdb.tmp`` found then is the
+remains of a publish that was killed mid-copy, and is removed.
 """
 
 from __future__ import annotations
@@ -51,15 +55,19 @@ def publish(warehouse: Path, run_id: str, directory: Path, keep: int = 3) -> Pub
     # fold the write-ahead log into the file, so the copy is the whole committed state
     import duckdb  # here: the sync path imports this module but never publishes
 
-    con = duckdb.connect(str(warehouse))
-    try:
-        con.execute("checkpoint")
-    finally:
-        con.close()
     name = f"warehouse-{run_id}.duckdb"
     final = directory / name
     tmp = directory / f".{name}.tmp"
-    shutil.copyfile(warehouse, tmp)
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("checkpoint")
+        for stale in directory.glob(".warehouse-*.duckdb.tmp"):
+            log.warning("removing %s, left by a publish that did not finish (%.1f MB)",
+                        stale, stale.stat().st_size / 1e6)
+            stale.unlink(missing_ok=True)
+        shutil.copyfile(warehouse, tmp)
+    finally:
+        con.close()
     with open(tmp, "rb+") as f:
         os.fsync(f.fileno())
     os.replace(tmp, final)

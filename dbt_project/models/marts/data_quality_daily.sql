@@ -88,7 +88,12 @@ days as (
 
 landed_total as (
 
-    select site, point, day, landed from landed
+    select
+        site,
+        point,
+        day,
+        landed
+    from landed
 
 ),
 
@@ -112,9 +117,10 @@ measured as (
 
     from days
     left join landed_total
-        on days.site = landed_total.site
-        and days.point = landed_total.point
-        and days.day = landed_total.day
+        on
+            days.site = landed_total.site
+            and days.point = landed_total.point
+            and days.day = landed_total.day
 
 ),
 
@@ -123,8 +129,8 @@ scored as (
     select
         measured.*,
         -- completeness (actual / expected, at most 1) x validity (numeric / actual)
-        least(cast(actual as double) / expected, 1.0)
-            * (cast(numeric as double) / nullif(actual, 0)) as quality_score
+        least(cast(measured.actual as double) / measured.expected, 1.0)
+        * (cast(measured.numeric as double) / nullif(measured.actual, 0)) as quality_score
 
     from measured
 

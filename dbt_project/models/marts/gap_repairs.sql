@@ -1,62 +1,19 @@
--- The gaps the extractor is asking the API for again (state/gap_repair/<site>.json written
--- by extract/repair.py), one row per (site, point, gap_start), to read next to point_gaps.
--- A table rebuilt by every run from the small state files: the main job repairs first and
--- builds after, so it shows the state of this run's repair.
+-- The gaps the extractor is asking the API for again (stg_ace__gap_repairs, from the
+-- state files of extract/landing/repair.py), one row per (site, point, gap_start), to read
+-- next to point_gaps. A table rebuilt by every run from the small state files: the main
+-- job repairs first and builds after, so it shows the state of this run's repair.
 {{ config(materialized='table') }}
 
-{%- set path = ace_source_path('ace', 'gap_repair_state') %}
-
-{%- if ace_path_has_files(path) %}
-
-with
-
-documents as (
-
-    select site, unnest(gaps) as gap
-    from read_json(
-        {{ ace_sql_string(path) }},
-        format = 'auto',
-        columns = {
-            site: 'varchar',
-            gaps: 'struct(point varchar, gap_start varchar, gap_end varchar, first_seen varchar, attempts bigint, last_attempt varchar, next_attempt varchar, status varchar, final_at varchar)[]'
-        }
-    )
-
-),
-
-final as (
-
-    select
-        cast(site as varchar) as site,
-        gap.point as point,
-        cast(gap.gap_start as timestamp with time zone) as gap_start,
-        cast(gap.gap_end as timestamp with time zone) as gap_end,
-        gap.status as status,
-        gap.attempts as attempts,
-        cast(gap.first_seen as timestamp with time zone) as first_seen,
-        cast(gap.last_attempt as timestamp with time zone) as last_attempt,
-        cast(gap.next_attempt as timestamp with time zone) as next_attempt,
-        cast(gap.final_at as timestamp with time zone) as final_at
-
-    from documents
-
-)
-
-select * from final
-
-{%- else %}
-
 select
-    cast(null as varchar) as site,
-    cast(null as varchar) as point,
-    cast(null as timestamp with time zone) as gap_start,
-    cast(null as timestamp with time zone) as gap_end,
-    cast(null as varchar) as status,
-    cast(null as bigint) as attempts,
-    cast(null as timestamp with time zone) as first_seen,
-    cast(null as timestamp with time zone) as last_attempt,
-    cast(null as timestamp with time zone) as next_attempt,
-    cast(null as timestamp with time zone) as final_at
-where false
+    site,
+    point,
+    gap_start,
+    gap_end,
+    status,
+    attempts,
+    first_seen,
+    last_attempt,
+    next_attempt,
+    final_at
 
-{%- endif %}
+from {{ ref('stg_ace__gap_repairs') }}

@@ -13,6 +13,7 @@ select
     extracted_at,
     run_id,
     extracted_date,
-    source_file
+    source_file,
+    source_row
 
 from {{ ref('stg_ace__quarantine').include(database=False) }}

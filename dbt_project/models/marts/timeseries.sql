@@ -18,7 +18,15 @@ with
 
 hot_recent as not materialized (
 
-    select site, point, ts, value, value_raw, source, extracted_at, run_id
+    select
+        site,
+        point,
+        ts,
+        value,
+        value_raw,
+        source,
+        extracted_at,
+        run_id
     from {{ ref('samples').include(database=False) }}
     where ts >= {{ target.schema }}.cold_until()
 
@@ -26,7 +34,15 @@ hot_recent as not materialized (
 
 hot_late as not materialized (
 
-    select site, point, ts, value, value_raw, source, extracted_at, run_id
+    select
+        site,
+        point,
+        ts,
+        value,
+        value_raw,
+        source,
+        extracted_at,
+        run_id
     from {{ ref('samples').include(database=False) }}
     where ts < {{ target.schema }}.cold_until()
 
@@ -34,7 +50,15 @@ hot_late as not materialized (
 
 cold as not materialized (
 
-    select site, point, ts, value, value_raw, source, extracted_at, run_id
+    select
+        site,
+        point,
+        ts,
+        value,
+        value_raw,
+        source,
+        extracted_at,
+        run_id
     from {{ target.schema }}.cold_samples
 
 ),
@@ -44,12 +68,19 @@ contested as not materialized (
     -- the keys held in both tiers: the better of the two rows
     select * exclude (tier)
     from (
-        select *, 1 as tier from hot_late
+        select
+            *,
+            1 as tier
+        from hot_late
         union all
-        select cold.*, 0 as tier from cold semi join hot_late
+        select
+            cold.*,
+            0 as tier
+        from cold semi join hot_late
             on cold.site = hot_late.site and cold.point = hot_late.point and cold.ts = hot_late.ts
-    )
-    qualify row_number() over (partition by site, point, ts order by {{ winner_order }}, tier) = 1
+    ) as both_tiers
+    qualify
+        row_number() over (partition by site, point, ts order by {{ winner_order }}, tier asc) = 1
 
 ),
 

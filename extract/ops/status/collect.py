@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
+from ...landing.checkpoint import read_checkpoint
 from ...landing.damaged import DAMAGED, damaged_notes
 from ...landing.lake import Lake, read_json
-from ...landing.sync import read_checkpoint
 from ...warehouse.publish import current_snapshot
 
 if TYPE_CHECKING:

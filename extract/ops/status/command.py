@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     pass
 from ...core.cliargs import duration_arg, instant_arg
 from ...core.config import Settings
+from ...core.errors import redact
 from .collect import collect_status
 from .model import CRITICAL, DEFAULT_MAX_LAG, exit_code
 from .render import render
@@ -41,8 +42,9 @@ exit status (for monitoring; docs/status.md has the details):
      (none built yet, unreadable, or locked by a writer with no published snapshot to
      fall back on); the last main job needs attention (a failed site, sync, dbt build or
      cold-tier move); the newest run, when not part of that job, failed; a site's last
-     sync/backfill/import failed; a checkpoint is unreadable; an active cold-tier file is
-     missing. Also: bad options, or status itself failed.
+     sync/backfill/import failed; a checkpoint is unreadable, or later than --now (in the
+     future: syncs land nothing until `python -m extract checkpoint --set` moves it back);
+     an active cold-tier file is missing. Also: bad options, or status itself failed.
 """
 
 
@@ -79,10 +81,11 @@ def run(args: argparse.Namespace) -> int:
                                 build_warehouse=paths.warehouse,
                                 max_lag=args.max_lag, now=args.now)
     except Exception as e:  # noqa: BLE001 - monitoring must see a failure as critical
-        print(f"error: status could not be collected: {type(e).__name__}: {e}",
+        print(redact(f"error: status could not be collected: {type(e).__name__}: {e}"),
               file=sys.stderr)
         return CRITICAL
-    print(json.dumps(status.to_dict(), indent=2) if args.json else render(status))
+    # the state files are redacted when written; this also covers files of older versions
+    print(redact(json.dumps(status.to_dict(), indent=2) if args.json else render(status)))
     return exit_code(status)
 
 

@@ -59,6 +59,12 @@ def assess(status: Status) -> list[Problem]:
         if r is not None and not r.ok:
             critical(f"last {r.command} run {r.run_id} failed: {r.error or 'no error text'}",
                      s.site)
+        if (s.checkpoint is not None and s.checkpoint_lag_s is not None
+                and s.checkpoint_lag_s < 0):
+            critical(f"checkpoint {_fmt_time(s.checkpoint)} is in the future "
+                     f"({_fmt_span(-s.checkpoint_lag_s)} after now): syncs land nothing "
+                     f"until it is moved back with `python -m extract checkpoint --site "
+                     f"{s.site} --set <instant>`", s.site)
         if s.checkpoint_stale and s.checkpoint is not None:
             warning(f"synced through {_fmt_time(s.checkpoint)}, "
                     f"{_fmt_span(s.checkpoint_lag_s)} before now (more than {lag})", s.site)

@@ -4,14 +4,18 @@ with
 
 raw_files as (
 
-    select file_path, 'raw' as kind
+    select
+        file_path,
+        'raw' as kind
     from {{ ace_list_files(ace_source_path('ace', 'raw_samples')) }} as listed
 
 ),
 
 point_files as (
 
-    select file_path, 'points' as kind
+    select
+        file_path,
+        'points' as kind
     from {{ ace_list_files(ace_source_path('ace', 'meta_points')) }} as listed
 
 ),
@@ -30,7 +34,8 @@ parsed as (
         file_path,
         kind,
         nullif(regexp_extract(file_path, '/site=([^/]+)/', 1), '') as site,
-        try_cast(nullif(regexp_extract(file_path, '/date=([^/]+)/', 1), '') as date) as partition_date,
+        try_cast(nullif(regexp_extract(file_path, '/date=([^/]+)/', 1), '') as date)
+            as partition_date,
         -- raw files are <run_id>-<n>.parquet, snapshots <run_id>.parquet
         case kind
             when 'raw' then regexp_extract(file_path, '([^/]+)-[0-9]+\.parquet$', 1)

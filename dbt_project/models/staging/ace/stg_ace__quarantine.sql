@@ -23,7 +23,8 @@ renamed as (
         cast(extracted_at as timestamp with time zone) as extracted_at,
         cast(run_id as varchar) as run_id,
         cast(filename as varchar) as source_file,
-        cast("date" as date) as extracted_date
+        cast(file_row_number as bigint) as source_row,
+        cast(date as date) as extracted_date
 
     from source
 

@@ -13,7 +13,8 @@ source as (
 renamed as (
 
     select
-        {{ ace_raw_samples_columns() }}
+        {{ ace_raw_samples_columns() }},
+        cast(file_row_number as bigint) as source_row
 
     from source
 
