@@ -122,7 +122,7 @@ def step_check(run: Run) -> None:
         found = check_lake(run.warehouse, run.settings.lake, run.job.run_id, now=run.until,
                            earlier=earlier)
     except Exception as e:  # noqa: BLE001 - the build goes on, and retries on a bad file
-        log.exception("checking the lake failed")
+        log.warning("checking the lake failed: %s: %s", type(e).__name__, _first_line(e))
         run.job.warnings.append(f"lake check: {type(e).__name__}: {e}")
         return
     run.job.damaged += [d.as_dict() for d in found.damaged]
