@@ -20,7 +20,7 @@ from .core.cliargs import duration_arg, instant_arg, zone_arg
 from .core.config import ALLOWED_PAGE_SIZES, Settings
 from .core.errors import ConfigError, ExtractError, InputError, LockHeld
 from .landing.summary import print_summary
-from .ops import status
+from .ops import chart, export, sqlshell, status
 from .source.client import FlightDeckClient
 
 log = logging.getLogger("extract")
@@ -174,19 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "`python -m extract simulate --help`)")
 
     p = sub.add_parser(
-        "sql", help="open a read-only SQL session on the published warehouse",
-        description="Runs SQL against published/current.duckdb (the newest snapshot; "
-                    "PUBLISHED_DIR moves it). With -c, runs one statement and exits; "
-                    "otherwise reads statements ending in ';' from the terminal or stdin.")
-    p.add_argument("-c", "--command", dest="sql", metavar="SQL",
-                   help="run this statement and exit")
-    p.add_argument("--max-rows", type=int, default=40, help="rows shown per result (40)")
-
-    p = sub.add_parser(
         "report", help="write the data-quality report (report/index.html) of a warehouse",
         description="A static, self-contained HTML page: coverage heatmap, gap timeline, "
-                    "freshness, worst points, dbt test results (docs/report.md). Options: "
-                    "`python -m extract report --help`.")
+                    "points to look at, freshness, worst points, dbt test results "
+                    "(docs/report.md). Options: `python -m extract report --help`.")
     p.add_argument("args", nargs=argparse.REMAINDER,
                    help="options of the report, e.g. --warehouse published/current.duckdb")
 
@@ -216,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="do not write the data-quality report")
         _common(p)
     status.add_arguments(sub.add_parser("status", help=status.HELP))
+    chart.add_arguments(sub.add_parser("chart", help=chart.HELP))
+    sqlshell.add_arguments(sub.add_parser("sql", help=sqlshell.COMMAND_HELP))
+    export.add_arguments(sub.add_parser("export", help=export.HELP))
     return parser
 
 
@@ -303,11 +297,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return int(standin_main(args.args))
 
 
-def cmd_sql(args: argparse.Namespace) -> int:
-    from .ops.sqlshell import shell
-    return shell(Settings.paths_from_env().published_dir, args.sql, max_rows=args.max_rows)
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     from .ops.report import main as report_main
     return report_main(args.args)
@@ -370,7 +359,10 @@ def main(argv: list[str] | None = None) -> int:
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "sync": cmd_sync, "backfill": cmd_backfill, "import": cmd_import,
         "checkpoint": cmd_checkpoint, "simulate": cmd_simulate, "run": cmd_run,
-        "sql": cmd_sql, "publish": cmd_publish,
+        "sql": lambda a: sqlshell.run(a, Settings.paths_from_env().published_dir),
+        "publish": cmd_publish,
+        "chart": lambda a: chart.run(a, Settings.paths_from_env().published_dir),
+        "export": lambda a: export.run(a, Settings.paths_from_env().published_dir),
         "demo": lambda a: cmd_run(a, demo=True), "status": status.run, "report": cmd_report}
     try:
         return handlers[args.command](args)

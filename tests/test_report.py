@@ -39,7 +39,10 @@ GAPPY = ("south", "chiller/chw_temp")  # a 3-hour gap, Nov 4 19:00 to 22:00 UTC
 HOSTILE = ("south", "boiler's \"B<1>\" & <script>alert(1)</script>/temp")  # stops at 22:30
 SILENT = ("east", "meter/kwh")  # 15-minute point, silent for the last 30 hours
 FAST = ("north", "vav-7/flow")  # configured every 120 s, sends every 60 s: coverage 2
-INTERVALS = {HEALTHY: 60, MISSING_DAY: 60, GAPPY: 60, HOSTILE: 300, SILENT: 900, FAST: 120}
+SPIKY = ("south", "ahu-2/zone_temp")  # 20.5 to 24.5 every day, 95.5 on Nov 4 12:00-12:05
+SPIKE = (datetime(2025, 11, 4, 12, 0, tzinfo=UTC), datetime(2025, 11, 4, 12, 5, tzinfo=UTC))
+INTERVALS = {HEALTHY: 60, MISSING_DAY: 60, GAPPY: 60, HOSTILE: 300, SILENT: 900, FAST: 120,
+             SPIKY: 60}
 SENDS_EVERY = {**INTERVALS, FAST: 60}
 GAP_START = datetime(2025, 11, 4, 19, 0, tzinfo=UTC)
 GAP_END = datetime(2025, 11, 4, 22, 0, tzinfo=UTC)
@@ -68,6 +71,8 @@ def _samples() -> list[tuple[str, str, int, str | None]]:
                 keep = not us(GAP_START) < t < us(GAP_END)
             if keep:
                 value = "NaN" if (site, point) == HOSTILE and k % 7 == 0 else f"{k % 50}.5"
+                if (site, point) == SPIKY:
+                    value = "95.5" if us(SPIKE[0]) <= t < us(SPIKE[1]) else f"{20 + k % 5}.5"
                 out.append((site, point, t, value))
             t += SENDS_EVERY[(site, point)] * US
     return out
@@ -108,6 +113,52 @@ def expected_gaps() -> set[tuple[str, str, int, int | None]]:
         if us(AS_OF) - tss[-1] > threshold:
             gaps.add((*key, tss[-1], None))
     return gaps
+
+
+def expected_worst(lake: Lake) -> tuple[list[tuple[str, str]], dict[tuple[str, str], float]]:
+    """Worst first: mean coverage over the complete days (Nov 4 is in progress everywhere),
+    each capped at 1, then the most gap time; and the means."""
+    coverage = expected_coverage(lake)
+    complete = WINDOW_DAYS[:-1]
+    gap_seconds: Counter[tuple[str, str]] = Counter()
+    lo = us(datetime(2025, 10, 31, tzinfo=UTC))
+    for s, p, a, b in expected_gaps():
+        gap_seconds[(s, p)] += (min(b or us(AS_OF), us(AS_OF)) - max(a, lo)) / US
+    means = {key: sum(min(coverage[(*key, d)], 1.0) for d in complete) / len(complete)
+             for key in INTERVALS}
+    return sorted(INTERVALS, key=lambda k: (means[k], -gap_seconds[k], k)), means
+
+
+def expected_deviation(lake: Lake) -> dict[tuple[str, str], float]:
+    """Per point: how far the range of the hours starting in the last 24 hours lies outside
+    the lowest min .. highest max of the window's local days that ended 24 hours before
+    as of, in units of the median daily max - min (docs/report.md)."""
+    recent = us(AS_OF) - 24 * 3600 * US
+    first_hour = -(-recent // (3600 * US)) * 3600 * US
+    last: dict[tuple[str, str], list[float]] = defaultdict(list)
+    days: dict[tuple[str, str], dict[date, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for row in lake.rows:
+        if row.value is None:
+            continue
+        key = (row.site, row.point)
+        if first_hour <= row.ts < us(AS_OF):
+            last[key].append(row.value)
+        day = _local(row.ts, row.site)
+        nxt = day + timedelta(days=1)
+        end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=ZoneInfo(ZONES[row.site]))
+        if day >= WINDOW_DAYS[0] and us(end) <= recent:
+            days[key][day].append(row.value)
+    out = {}
+    for key, values in last.items():
+        before = days[key]
+        if len(before) < 2:
+            continue
+        lo, hi = min(min(v) for v in before.values()), max(max(v) for v in before.values())
+        spans = sorted(max(v) - min(v) for v in before.values())
+        mid = len(spans) // 2
+        span = spans[mid] if len(spans) % 2 else (spans[mid - 1] + spans[mid]) / 2
+        out[key] = max(lo - min(values), max(values) - hi, 0.0) / span
+    return out
 
 
 def _iso(ts_us: int) -> str:
@@ -217,7 +268,8 @@ def test_hostile_point_name_is_text_and_breaks_nothing(report: tuple[Path, Node]
     site, point = HOSTILE
     label = next(t for t in dom.find("svg", id="coverage-heatmap").find_all("text")
                  if t.attrs.get("data-point") == point)
-    assert label.own_text() == f"{site} / {point}"
+    assert label.own_text() == f"{site}: script> / temp"  # its equipment and name, as text
+    assert label.find("title").text().startswith(f"{site} / {point}: mean coverage")
     assert not dom.find_all("script"), "a name became markup"
     row = dom.find("table", id="worst-points").find("tr", data_point=point)
     assert point in row.text()
@@ -247,17 +299,7 @@ def test_freshness_and_worst_points(built: tuple[Path, Lake, Path],
                 if "data-site" in tr.attrs}
     assert statuses == {"north": "fresh", "south": "fresh", "east": "stale"}
 
-    # worst first: mean coverage over the complete days (Nov 4 is in progress everywhere),
-    # each capped at 1, then the most gap time
-    coverage = expected_coverage(lake)
-    complete = WINDOW_DAYS[:-1]
-    gap_seconds: Counter[tuple[str, str]] = Counter()
-    lo = us(datetime(2025, 10, 31, tzinfo=UTC))
-    for s, p, a, b in expected_gaps():
-        gap_seconds[(s, p)] += (min(b or us(AS_OF), us(AS_OF)) - max(a, lo)) / US
-    means = {key: sum(min(coverage[(*key, d)], 1.0) for d in complete) / len(complete)
-             for key in INTERVALS}
-    want = sorted(INTERVALS, key=lambda k: (means[k], -gap_seconds[k], k))
+    want, means = expected_worst(lake)
     got = [(tr.attrs["data-site"], tr.attrs["data-point"])
            for tr in dom.find("table", id="worst-points").find_all("tr") if "data-site" in tr.attrs]
     assert got == want
@@ -374,3 +416,52 @@ def test_heatmap_row_cap_and_atomic_write(built: tuple[Path, Lake, Path], tmp_pa
     # the worst-points table still ranks every point
     assert len(page.find("table", id="worst-points").find_all("tr")) == 1 + len(INTERVALS)
     assert page.find("p", id="heatmap-left-out").attrs["data-left-out"] == str(len(INTERVALS) - 2)
+
+
+def test_points_to_look_at(built: tuple[Path, Lake, Path], report: tuple[Path, Node]) -> None:
+    _wh, lake, _rr = built
+    _out, dom = report
+    want, means = expected_worst(lake)
+    worst = [k for k in want if means[k] < 0.99]
+    scores = expected_deviation(lake)
+    deviating = sorted((k for k, v in scores.items() if v > 0), key=lambda k: -scores[k])
+    assert worst == [MISSING_DAY, HOSTILE, SILENT] and deviating == [SPIKY]
+    section = dom.find("section", id="look")
+    figures = section.find_all("figure", class_="look")
+    got = [((f.attrs["data-site"], f.attrs["data-point"]), f.attrs["data-reasons"])
+           for f in figures]
+    assert got == [(k, "coverage") for k in worst] + [(SPIKY, "range")]
+    spiky = figures[-1]
+    assert math.isclose(float(spiky.attrs["data-score"]), scores[SPIKY], rel_tol=1e-9)
+    assert "95.5" in spiky.find("figcaption").text()
+    # the spike is the top of the band, drawn at its hour
+    svg = spiky.find("svg")
+    panel = svg.find("g", class_="panel")
+    t0 = datetime.fromisoformat(svg.attrs["data-start"].replace("Z", "+00:00"))
+    t1 = datetime.fromisoformat(svg.attrs["data-end"].replace("Z", "+00:00"))
+    px, pw = float(panel.attrs["data-plot-x"]), float(panel.attrs["data-plot-w"])
+    py, ph = float(panel.attrs["data-plot-y"]), float(panel.attrs["data-plot-h"])
+    y0, y1 = float(panel.attrs["data-y0"]), float(panel.attrs["data-y1"])
+    top = min((tuple(map(float, p.split(","))) for band in panel.find_all("polygon")
+               for p in band.attrs["points"].split()), key=lambda xy: xy[1])
+    hour = SPIKE[0]
+    assert abs(top[0] - (px + (hour - t0) / (t1 - t0) * pw)) < 0.006
+    assert abs(top[1] - (py + ph - (95.5 - y0) / (y1 - y0) * ph)) < 0.006
+    assert panel.find("g", class_="series").attrs["data-resolution"] == "1h"
+    # the point that missed a day has a break in its line there
+    missing = figures[0].find("g", class_="series")
+    assert len(missing.find_all("path", class_="line")) >= 2
+
+
+def test_heatmap_labels_tell_points_apart(report: tuple[Path, Node]) -> None:
+    _out, dom = report
+    labels = {(t.attrs["data-site"], t.attrs["data-point"]): t
+              for t in dom.find("svg", id="coverage-heatmap").find_all("text", class_="label")}
+    want = {HEALTHY: "north: ahu-1 / supply_temp", MISSING_DAY: "north: ahu-1 / fan_status",
+            GAPPY: "south: chiller / chw_temp", SILENT: "east: meter / kwh",
+            FAST: "north: vav-7 / flow", SPIKY: "south: ahu-2 / zone_temp"}
+    for key, text in want.items():
+        assert labels[key].own_text() == text
+    for (site, point), label in labels.items():  # the full name on hover
+        assert label.find("title").text().startswith(f"{site} / {point}: mean coverage")
+    assert len({t.own_text() for t in labels.values()}) == len(labels)

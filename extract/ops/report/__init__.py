@@ -2,9 +2,10 @@
 
 ``python -m extract report --warehouse W --out report/index.html`` opens the DuckDB file
 read-only and writes a single page with no script, no external resource and no server:
-a coverage heatmap (points x local days), a gap timeline, freshness per site, the worst
-points and the dbt test results of the last build (``run_results.json``). Every chart is
-inline SVG; every name from the warehouse is HTML-escaped. See ``docs/report.md``.
+a coverage heatmap (points x local days), a gap timeline, value charts of the points to
+look at (:mod:`.lookat`), freshness per site, the worst points and the dbt test results
+of the last build (``run_results.json``). Every chart is inline SVG; every name from the
+warehouse is HTML-escaped. See ``docs/report.md``.
 
 Exit status of :func:`main`: 0 written, 2 the warehouse cannot be reported on (no file,
 not built, locked by a build) or bad arguments. Modules: :mod:`.model`, :mod:`.collect`

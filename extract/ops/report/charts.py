@@ -15,7 +15,7 @@ from .markup import (
     fmt_pct,
     fmt_utc,
     label_width,
-    shorten,
+    row_labels,
 )
 from .model import (
     COVERAGE_BINS,
@@ -46,7 +46,8 @@ def heatmap_section(data: ReportData, max_rows: int) -> str:
     days = w.days
     cell_w = max(18, min(36, 720 // max(len(days), 1)))
     cell_h, head_h = 16, 84
-    label_w = label_width([r.label for r in rows])
+    labels = row_labels([(r.site, r.point) for r in rows])
+    label_w = label_width(labels)
     width = label_w + len(days) * cell_w + 12
     height = head_h + len(rows) * cell_h + 6
     svg = [f"<svg id=\"coverage-heatmap\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\""
@@ -65,7 +66,7 @@ def heatmap_section(data: ReportData, max_rows: int) -> str:
         y = head_h + i * cell_h
         svg.append(f"<text class=\"label\" x=\"{label_w - 6}\" y=\"{y + cell_h - 3}\" "
                    f"text-anchor=\"end\" data-site=\"{e(row.site)}\" "
-                   f"data-point=\"{e(row.point)}\">{e(shorten(row.label))}"
+                   f"data-point=\"{e(row.point)}\">{e(labels[i])}"
                    f"<title>{e(row.label)}: mean coverage {fmt_pct(row.mean_coverage)}</title>"
                    "</text>")
         for j, cell in enumerate(row.cells):
@@ -89,7 +90,9 @@ def heatmap_section(data: ReportData, max_rows: int) -> str:
         "colour is <code>data_quality_daily.coverage</code>: numeric samples / samples "
         "expected from the point's <code>collect_interval</code>, not clamped. A day without "
         "any sample is 0. Columns marked * are days still in progress at <i>as of</i> "
-        "(their coverage is of the whole day so far). Hover a cell for its numbers.</p>"
+        "(their coverage is of the whole day so far). A row is labelled with the point's "
+        "equipment and the end of its name (the site first when there are several); hover "
+        "the label for the full name, a cell for its numbers.</p>"
         + _legend() + "<div class=\"chart\">" + "".join(svg) + "</div>" + note + "</section>")
 
 
@@ -119,7 +122,8 @@ def gaps_section(data: ReportData) -> str:
         "Hover a bar for its times.</p>")
     if not shown:
         return intro + "<p id=\"no-gaps\">No gap in the window.</p></section>"
-    label_w = label_width([r.label for r in shown])
+    labels = row_labels([(r.site, r.point) for r in shown])
+    label_w = label_width(labels)
     plot_w = max(480, 1080 - label_w)
     lane_h, head_h = 16, 22
     width = label_w + plot_w + 24
@@ -152,7 +156,7 @@ def gaps_section(data: ReportData) -> str:
                        "fill=\"#f6f6f6\"/>")
         svg.append(f"<text class=\"label\" x=\"{label_w - 6}\" y=\"{y + lane_h - 4}\" "
                    f"text-anchor=\"end\" data-site=\"{e(row.site)}\" "
-                   f"data-point=\"{e(row.point)}\">{e(shorten(row.label))}<title>"
+                   f"data-point=\"{e(row.point)}\">{e(labels[i])}<title>"
                    f"{e(row.label)}: {row.gaps_in_window} gaps, {fmt_duration(row.gap_seconds)} "
                    "in the window</title></text>")
         for group in _merge_close(row.bars, w, x_of):

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
+from . import lookat
 from .model import (
     EPOCH,
     REQUIRED_COLUMNS,
@@ -144,6 +145,7 @@ def load(warehouse: Path, *, as_of: datetime, days: int, run_results: Path | Non
             f"from {rel['point_gaps']} where {overlap} and site || chr(31) || point in "
             f"(select unnest(?::varchar[])) order by site, point, gap_start",
             [lane_keys]).fetchall() if lane_keys else []
+        looks = lookat.collect(con, rel, window, points)
     finally:
         con.close()
 
@@ -158,7 +160,7 @@ def load(warehouse: Path, *, as_of: datetime, days: int, run_results: Path | Non
     return ReportData(
         warehouse=warehouse, generated_at=datetime.now(UTC), window=window, points=points,
         lanes=lanes, sites=_freshness(site_rows, point_rows, open_rows),
-        never_reported=never, run_results=read_run_results(run_results))
+        never_reported=never, run_results=read_run_results(run_results), look=looks)
 
 
 def _point_rows(

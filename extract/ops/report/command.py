@@ -75,8 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m extract report",
         description=(
             "Write a static, self-contained HTML data-quality report of the warehouse:\n"
-            "a coverage heatmap (points x local days), a gap timeline, freshness per site,\n"
-            "the worst points and the dbt test results of the last build. The warehouse is\n"
+            "a coverage heatmap (points x local days), a gap timeline, value charts of the\n"
+            "points to look at, freshness per site, the worst points and the dbt test\n"
+            "results of the last build. The warehouse is\n"
             "opened read-only; the page has no script and loads nothing (no server needed)."),
         epilog=(
             "exit status: 0 written; 2 the warehouse is missing, not built (the missing\n"

@@ -4,6 +4,8 @@ time formats."""
 from __future__ import annotations
 
 import html
+import re
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -65,3 +67,36 @@ def shorten(text: str, limit: int = 64) -> str:
 def label_width(labels: Sequence[str]) -> int:
     longest = max((len(shorten(s)) for s in labels), default=10)
     return int(min(max(longest * 6.6 + 16, 120), 440))
+
+
+#: segments of a point name that name no equipment (BACnet driver paths and the like)
+FILLER_SEGMENTS = frozenset({"c", "drivers", "driver", "bacnetnetwork", "bacnet", "network",
+                             "points", "point", "devices", "device"})
+
+
+def shorten_left(text: str, limit: int = 64) -> str:
+    """The end of a long text, which is where point names differ."""
+    return text if len(text) <= limit else "\u2026" + text[-(limit - 1):]
+
+
+def row_label(site: str, point: str, *, with_site: bool) -> str:
+    """What tells a point apart: the equipment (the nearest segment before the last that is
+    not a driver path word or the site) and the last segment of the name, split at ``/``
+    and ``.``; with the site in front when the rows are of several sites."""
+    parts = [p for p in re.split(r"[/.]", point) if p]
+    if not parts:
+        return f"{site}: {point}" if with_site else point
+    equipment = next((p for p in reversed(parts[:-1])
+                      if p.lower() not in FILLER_SEGMENTS and p != site), None)
+    core = f"{equipment} / {parts[-1]}" if equipment else parts[-1]
+    return f"{site}: {core}" if with_site else core
+
+
+def row_labels(keys: Sequence[tuple[str, str]]) -> list[str]:
+    """The labels of chart rows: :func:`row_label`, or the end of the full name where two
+    rows would read the same."""
+    several = len({site for site, _ in keys}) > 1
+    labels = [row_label(site, point, with_site=several) for site, point in keys]
+    seen = Counter(labels)
+    return [shorten(label) if seen[label] == 1 else shorten_left(f"{site} / {point}")
+            for (site, point), label in zip(keys, labels, strict=True)]

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from ..chart.model import Series
+
 EXIT_OK, EXIT_UNUSABLE = 0, 2
 
 
@@ -25,6 +27,15 @@ HEATMAP_MAX_ROWS = 200  # points drawn in the heatmap (worst first)
 
 
 WORST_POINTS = 20
+
+
+LOOK_MAX = 6  # charts in "Points to look at"
+
+
+LOOK_PER_KIND = 3  # of the worst coverage, and of the most deviating range (unless fewer)
+
+
+LOOK_COVERAGE_BELOW = 0.99  # a point is "worst coverage" below this mean coverage
 
 
 TIMELINE_MAX_LANES = 60  # points drawn in the gap timeline (most gap time first)
@@ -187,6 +198,19 @@ class RunResults:
 
 
 @dataclass
+class LookAt:
+    """A point of "Points to look at" and its chart."""
+
+    site: str
+    point: str
+    reasons: list[str]  # "coverage", "range"
+    detail: str
+    score: float | None = None  # the range deviation, in typical daily ranges
+    series: Series | None = None
+    problem: str = ""  # why there is no chart
+
+
+@dataclass
 class ReportData:
     warehouse: Path
     generated_at: datetime
@@ -196,6 +220,7 @@ class ReportData:
     sites: list[SiteFreshness]
     never_reported: list[tuple[str, str]]
     run_results: RunResults
+    look: list[LookAt] = field(default_factory=list)  # "Points to look at"
 
 
 STATUS_ORDER = ("error", "fail", "warn", "runtime error", "skipped", "pass", "success")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from . import lookat
 from .charts import gaps_section, heatmap_section
 from .markup import css_class, e, fmt_duration, fmt_iso, fmt_pct, fmt_utc
 from .model import (
@@ -43,6 +44,7 @@ td.when { white-space: nowrap; }
 .status-fail, .status-error, .stale, .status-runtime-error { color: #b3261e; font-weight: 700; }
 .missing { color: #b3261e; }
 ul.counts { list-style: none; padding: 0; display: flex; gap: 16px; }
+figure.look { margin: 14px 0; } figure.look figcaption { margin-bottom: 4px; }
 """
 
 
@@ -69,10 +71,12 @@ def render(data: ReportData, *, max_rows: int = HEATMAP_MAX_ROWS) -> str:
         f"{len(data.never_reported)} never reported, {len(data.sites)} sites</dd>",
         f"<dt>dbt tests</dt><dd>{e(summary)}</dd>",
         "</dl><nav><a href=\"#heatmap\">coverage</a><a href=\"#gaps\">gaps</a>"
-        "<a href=\"#freshness\">freshness</a><a href=\"#worst\">worst points</a>"
+        "<a href=\"#look\">points to look at</a><a href=\"#freshness\">freshness</a>"
+        "<a href=\"#worst\">worst points</a>"
         "<a href=\"#tests\">dbt tests</a></nav></header>",
         heatmap_section(data, max_rows),
         gaps_section(data),
+        lookat.section(data.look, data.window),
         _freshness_section(data),
         _worst_section(data),
         _tests_section(data.run_results),
