@@ -12,12 +12,14 @@ import logging
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from ..core.config import Settings
 from ..core.errors import ConfigError, ExtractError
 from ..core.logs import RUN_ID
 from ..source.client import FlightDeckClient
-from .lake import Lake, atomic_write_json, check_site_name, new_run_id, read_json
+from .damaged import keep_aside, read_state
+from .lake import Lake, atomic_write_json, check_site_name, new_run_id
 from .sitecheck import check_known_sites
 from .summary import RunSummary, SiteResult
 from .window import RunContext, day_chunks, land_window, warm_up_in_background
@@ -50,6 +52,20 @@ class Progress:
             sys.stderr.write("\n")
 
 
+def _done_through(lake: Lake, job: Path, start: datetime, run_id: str) -> datetime:
+    """How far a backfill job got; an unreadable progress file is kept aside and the job
+    starts again from ``start`` (what is landed already is not landed again)."""
+    state = read_state(lake, job, run_id)
+    if state is None:
+        return start
+    try:
+        done = datetime.fromisoformat(state["done_through"]).astimezone(UTC)
+    except (KeyError, TypeError, ValueError) as e:
+        keep_aside(lake, job, run_id, f"{type(e).__name__}: {e}")
+        return start
+    return max(done, start)
+
+
 def backfill(settings: Settings, client: FlightDeckClient, site: str, start: datetime,
              end: datetime, *, restart: bool = False,
              progress: bool | None = None) -> RunSummary:
@@ -70,9 +86,7 @@ def backfill(settings: Settings, client: FlightDeckClient, site: str, start: dat
     warm_up_in_background()
     with lake.lock():
         lake.remove_stale_temps()
-        state = None if restart else read_json(job)
-        done_through = (datetime.fromisoformat(state["done_through"]).astimezone(UTC)
-                        if state else start)
+        done_through = start if restart else _done_through(lake, job, start, run_id)
         result.checkpoint_before = done_through.isoformat()
         days = day_chunks(start, end)
         todo = [(a, b) for a, b in days if b > done_through]
@@ -101,6 +115,7 @@ def backfill(settings: Settings, client: FlightDeckClient, site: str, start: dat
                       done_through.isoformat(), e)
         finally:
             bar.close()
+        summary.damaged = ctx.damaged
         summary.finished_at = datetime.now(UTC)
         atomic_write_json(lake.run_path(run_id), summary.as_dict())
     return summary

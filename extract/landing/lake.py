@@ -125,7 +125,7 @@ class Lake:
     def remove_stale_temps(self) -> int:
         """Delete temporary files a crashed run left behind (call under the lock)."""
         n = 0
-        for sub in ("raw", "quarantine", "meta", "state"):
+        for sub in ("raw", "quarantine", "meta", "state", "cold", "damaged"):
             base = self.root / sub
             if base.exists():
                 for p in base.rglob(".*.tmp"):

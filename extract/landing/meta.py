@@ -20,7 +20,8 @@ import pyarrow as pa
 
 from ..core.errors import holds_secret, redact_secrets
 from ..core.schema import POINT_SCHEMA, SITE_SCHEMA, TS
-from .lake import Lake, atomic_write_json, atomic_write_table, check_site_name, read_json
+from .damaged import keep_aside, read_state
+from .lake import Lake, atomic_write_json, atomic_write_table, check_site_name
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +130,17 @@ def _item_texts(items: list[dict[str, Any]]
 
 
 def _land_if_changed(lake: Lake, scope: str, digest: str, table: Callable[[], pa.Table],
-                     rel: str) -> bool:
-    """Write ``table()`` to ``rel`` unless ``digest`` is the last one landed for ``scope``."""
+                     rel: str, run_id: str) -> bool:
+    """Write ``table()`` to ``rel`` unless ``digest`` is the last one landed for ``scope``.
+
+    An unreadable digest file is kept aside and started afresh: at worst one snapshot
+    identical to the last is landed again, which the warehouse reads as the same rows."""
     hashes_path = lake.root / "state" / "meta_digests.json"
-    hashes: dict[str, str] = read_json(hashes_path) or {}
+    doc = read_state(lake, hashes_path, run_id)
+    if doc is not None and not isinstance(doc, dict):
+        keep_aside(lake, hashes_path, run_id, f"not a JSON object: {type(doc).__name__}")
+        doc = None
+    hashes: dict[str, str] = doc or {}
     if hashes.get(scope) == digest:
         return False
     atomic_write_table(lake.root / rel, table())
@@ -146,7 +154,7 @@ def land_sites(lake: Lake, items: list[dict[str, Any]], extracted_at: datetime,
     items, _, digest = _item_texts(items)
     return _land_if_changed(lake, "sites", digest,
                             lambda: sites_table(items, extracted_at, run_id),
-                            f"meta/sites/{run_id}.parquet")
+                            f"meta/sites/{run_id}.parquet", run_id)
 
 
 def land_points(lake: Lake, site: str, items: list[dict[str, Any]], extracted_at: datetime,
@@ -157,4 +165,4 @@ def land_points(lake: Lake, site: str, items: list[dict[str, Any]], extracted_at
         lake, f"points:{site}", digest,
         lambda: points_table(site, items, extracted_at, run_id,
                              raw_json=[t.decode() for t in texts]),
-        f"meta/points/site={site}/{run_id}.parquet")
+        f"meta/points/site={site}/{run_id}.parquet", run_id)

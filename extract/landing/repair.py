@@ -39,9 +39,9 @@ from ..core.config import Settings
 from ..core.errors import ExtractError
 from ..core.logs import RUN_ID
 from ..source.client import FlightDeckClient
-from .checkpoint import read_checkpoint
 from .lake import Lake, atomic_write_json, new_run_id, read_json
 from .summary import RunSummary, SiteResult
+from .sync import load_checkpoint
 from .window import RunContext, chunks, land_window
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ class RepairSummary:
     failed_sites: list[str] = field(default_factory=list)
     skipped: str | None = None
     seconds: float = 0.0
+    damaged: list[dict[str, str]] = field(default_factory=list)  # files set aside
 
     @property
     def ok(self) -> bool:
@@ -232,7 +233,7 @@ def repair(settings: Settings, client: FlightDeckClient, gaps: list[Gap] | None,
             for site in sorted(set(by_site) | known):
                 path = state_path(lake, site)
                 entries = _read_state(path, run_id, now)
-                cp = read_checkpoint(lake, site)
+                cp = load_checkpoint(ctx, site, settings.settle)
                 sync_from = cp - settings.lookback if cp else None
                 windows, keys = plan_site(settings, entries, by_site.get(site, []), now,
                                           sync_from, summary)
@@ -265,7 +266,9 @@ def repair(settings: Settings, client: FlightDeckClient, gaps: list[Gap] | None,
                     log.info("%s: gap repair asked %d gaps in %d windows, landed %d samples",
                              site, len(keys), result.windows, result.counts.landed)
             runs.finished_at = datetime.now(UTC)
-            if runs.sites:
+            runs.damaged = ctx.damaged
+            summary.damaged = [d.as_dict() for d in ctx.damaged]
+            if runs.sites or runs.damaged:
                 atomic_write_json(lake.run_path(run_id), runs.as_dict())
     finally:
         RUN_ID.reset(token)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from ..core.errors import redact
+from .damaged import Damaged
 from .window import Counts
 
 
@@ -48,6 +49,8 @@ class RunSummary:
     error: str | None = None
     #: ``import`` only: one entry per file named on the command line
     files: list[FileResult] = field(default_factory=list)
+    #: files set aside because they could not be read (landing/damaged.py)
+    damaged: list[Damaged] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -69,6 +72,7 @@ class RunSummary:
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "until": self.until.isoformat() if self.until else None,
             "totals": self.totals.as_dict(),
+            "damaged": [d.as_dict() for d in self.damaged],
             "sites": [{
                 "site": s.site, "ok": s.ok, "error": s.error,
                 "checkpoint_before": s.checkpoint_before,
@@ -92,6 +96,8 @@ def print_summary(summary: RunSummary, out: TextIO | None = None) -> None:
       f"{t.quarantined} quarantined, {t.out_of_window} outside the window\n")
     if summary.error:
         w(f"  error: {summary.error}\n")
+    for d in summary.damaged:
+        w(f"  damaged file set aside: {d.path} -> {d.moved_to} ({d.reason})\n")
     for f in summary.files:
         state = (f"ok; {f.rows} rows: landed {f.landed}, quarantined {f.quarantined}, "
                  f"{f.superseded} superseded by a later row" if f.ok

@@ -11,21 +11,76 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from ..core.config import Settings
+from ..core.duck import query
 from ..core.errors import ConfigError, ExtractError, FatalError
 from ..core.logs import RUN_ID
 from ..source.client import FlightDeckClient
 from .checkpoint import read_checkpoint, write_checkpoint
+from .damaged import keep_aside
 from .lake import Lake, atomic_write_json, check_site_name, new_run_id
 from .meta import land_points, land_sites
 from .sitecheck import check_known_sites
 from .summary import RunSummary, SiteResult
-from .window import Background, RunContext, chunks, land_window, warm_up_in_background
+from .window import (
+    Background,
+    RunContext,
+    chunks,
+    land_window,
+    read_landed,
+    warm_up_in_background,
+)
 
 log = logging.getLogger(__name__)
+
+
+def latest_landed(ctx: RunContext, site: str) -> datetime | None:
+    """The latest ``ts`` the sync (``source = 'realtime'``) landed for ``site``, from the
+    newest date partitions (the lake is the record when a checkpoint is lost)."""
+    base = ctx.lake.root / "raw" / f"site={check_site_name(site)}"
+    days = sorted((p for p in base.glob("date=*") if p.is_dir()), reverse=True)
+    for d in days:
+        files = [str(p) for p in sorted(d.glob("*.parquet"))]
+        if not files:
+            continue
+        try:
+            day = date.fromisoformat(d.name.removeprefix("date="))
+        except ValueError:
+            continue
+
+        def newest(day_dir: Path = d) -> datetime | None:
+            paths = [str(p) for p in sorted(day_dir.glob("*.parquet"))]
+            if not paths:
+                return None
+            t = query("select max(ts) as ts from read_parquet($files) "
+                      "where source = 'realtime'", {"files": paths})
+            value: datetime | None = t["ts"][0].as_py()
+            return value
+
+        latest = read_landed(ctx, site, [day], newest)
+        if latest is not None:
+            return latest.astimezone(UTC)
+    return None
+
+
+def load_checkpoint(ctx: RunContext, site: str, settle: timedelta) -> datetime | None:
+    """The site's checkpoint; an unreadable one is kept aside and rebuilt from the latest
+    ``ts`` landed for the site (the sync then re-reads from it minus the look-back)."""
+    try:
+        return read_checkpoint(ctx.lake, site)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        keep_aside(ctx.lake, ctx.lake.checkpoint_path(site), ctx.run_id,
+                   f"{type(e).__name__}: {e}")
+    rebuilt = latest_landed(ctx, site)
+    log.warning("%s: checkpoint rebuilt from the lake: synced through %s", site,
+                rebuilt.isoformat() if rebuilt else "nothing (first sync)")
+    if rebuilt is not None:
+        rebuilt = write_checkpoint(ctx.lake, site, rebuilt, ctx.run_id, settle=settle)
+    return rebuilt
 
 
 def _site_names(items: list[dict[str, Any]]) -> list[str]:
@@ -69,7 +124,7 @@ def sync_site(ctx: RunContext, settings: Settings, site: str, end: datetime,
 def _sync_windows(ctx: RunContext, settings: Settings, site: str, end: datetime,
                   result: SiteResult) -> None:
     lake = ctx.lake
-    cp = read_checkpoint(lake, site)
+    cp = load_checkpoint(ctx, site, settings.settle)
     result.checkpoint_before = cp.isoformat() if cp else None
     if cp is not None and cp > datetime.now(UTC) + settings.clock_skew:
         # written before checkpoints were held to the clock, or the clock was set back
@@ -147,6 +202,7 @@ def sync(settings: Settings, client: FlightDeckClient, *, until: datetime | None
                         result.checkpoint_after or result.checkpoint_before, e)
         if listing is not None:
             listing.join()
+        summary.damaged = ctx.damaged
         summary.finished_at = datetime.now(UTC)
         atomic_write_json(lake.run_path(run_id), summary.as_dict())
     return summary

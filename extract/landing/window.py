@@ -15,13 +15,14 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import pyarrow as pa
 
 from ..source.client import FlightDeckClient
 from ..source.parsing import parse_page, warm_up
+from .damaged import Damaged, bad_files, looks_unreadable
 from .lake import (
     Lake,
     PartitionWriter,
@@ -67,15 +68,39 @@ class RunContext:
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     #: set once the run's first page has arrived (or a window ended without one)
     first_page: threading.Event = field(default_factory=threading.Event)
+    #: files this run set aside because they could not be read (landing/damaged.py)
+    damaged: list[Damaged] = field(default_factory=list)
+
+
+def read_landed(ctx: RunContext, site: str, days: list[date], read: Callable[[], T]) -> T:
+    """``read()`` of the landed files of ``site`` on ``days``; when it fails because a file
+    cannot be read, that file is set aside (landing/damaged.py) and the read is retried."""
+    for _ in range(3):
+        try:
+            return read()
+        except Exception as e:
+            if not looks_unreadable(str(e)):
+                raise
+            candidates = [p for d in days for base in (ctx.lake.raw_dir(site, d),
+                                                       ctx.lake.quarantine_dir(site, d))
+                          if base.is_dir() for p in sorted(base.glob("*.parquet"))]
+            found = bad_files(ctx.lake, str(e), candidates, ctx.run_id)
+            if not found:
+                raise
+            ctx.damaged += found
+    return read()
 
 
 def land_window(ctx: RunContext, site: str, start: datetime, end: datetime,
                 source: str) -> Counts:
     """Fetch ``[start, end)`` for ``site`` and land what is new, atomically."""
     counts = Counts()
-    latest = landed_latest(ctx.lake, site, start, end, source_is_import=False)
+    latest = read_landed(ctx, site, utc_dates(start, end), lambda: landed_latest(
+        ctx.lake, site, start, end, source_is_import=False))
     q_day = start.astimezone(UTC).date()
-    q_before = quarantined_before(ctx.lake, site, utc_dates(start - timedelta(days=1), end))
+    q_days = utc_dates(start - timedelta(days=1), end)
+    q_before = read_landed(ctx, site, q_days,
+                           lambda: quarantined_before(ctx.lake, site, q_days))
     raw = PartitionWriter(ctx.lake, site, ctx.run_id, ctx.seq)
     bad = PartitionWriter(ctx.lake, site, ctx.run_id, ctx.seq, quarantine=True)
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 
@@ -31,6 +32,10 @@ class JobSummary:
     tests: dict[str, int] = field(default_factory=dict)
     tests_not_passing: list[str] = field(default_factory=list)
     cold: dict[str, Any] = field(default_factory=dict)
+    #: files set aside this job because they could not be read (path, reason, moved_to)
+    damaged: list[dict[str, str]] = field(default_factory=list)
+    #: cold-tier files found missing or damaged and rebuilt from raw/
+    cold_rebuilt: list[dict[str, Any]] = field(default_factory=list)
     published: str | None = None
     report: str | None = None
     dbt_log: str | None = None
@@ -40,6 +45,20 @@ class JobSummary:
     def fail(self, problem: str) -> None:
         self.ok = False
         self.problems.append(problem)
+
+    def note_damage(self, lake: Path) -> None:
+        """The warnings for files set aside and cold files rebuilt (once, at the end)."""
+        if self.damaged:
+            first = self.damaged[0]
+            self.warnings.append(
+                f"{len(self.damaged)} damaged file(s) set aside in {lake / 'damaged'}, e.g. "
+                f"{first.get('path')}: {first.get('reason')} (see the note beside each)")
+        if self.cold_rebuilt:
+            first = self.cold_rebuilt[0]
+            self.warnings.append(
+                f"{len(self.cold_rebuilt)} cold-tier file(s) missing or damaged, rebuilt "
+                f"from raw/, e.g. site {first.get('site')} month {first.get('month')} "
+                f"({first.get('reason')})")
 
     def as_dict(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -78,6 +97,13 @@ class JobSummary:
             lines.append(f"  cold tier        moved {self.cold.get('moved_rows', 0):,} rows "
                          f"into {self.cold.get('partitions', 0)} partitions "
                          f"(boundary {self.cold.get('cold_until')})")
+        if self.damaged:
+            lines.append(f"  damaged files    {len(self.damaged)} set aside "
+                         "(not read by the build)")
+        if self.cold_rebuilt:
+            lines.append(f"  cold rebuilt     {len(self.cold_rebuilt)} files from raw/ ("
+                         + ", ".join(f"{c.get('site')} {c.get('month')}"
+                                     for c in self.cold_rebuilt[:4]) + ")")
         if self.dbt_log:
             lines.append(f"  dbt log          {self.dbt_log}")
         if self.published:

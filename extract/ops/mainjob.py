@@ -22,13 +22,15 @@ from pathlib import Path
 
 from ..core.config import Secret, Settings
 from ..core.errors import ConfigError, LockHeld, redact
+from ..landing.damaged import Damaged
 from ..landing.lake import Lake, new_run_id
 from ..landing.repair import gaps_since, repair
 from ..landing.summary import RunSummary, print_summary
 from ..landing.sync import sync
 from ..source.client import FlightDeckClient
-from ..warehouse.dbt import BuildResult, WarehouseBusy, check_not_busy, dbt_build
+from ..warehouse.dbt import BuildResult, WarehouseBusy, check_not_busy
 from ..warehouse.gaps import gap_changes, gap_snapshot, late_samples, read_gaps
+from ..warehouse.lakecheck import build_setting_aside, check_lake
 from ..warehouse.publish import current_snapshot, publish
 from ..warehouse.tiers import describe, move_to_cold
 from .job import JobSummary
@@ -90,6 +92,7 @@ def step_sync(run: Run) -> None:
     if totals.quarantined:
         job.warnings.append(f"{totals.quarantined} samples quarantined "
                             "(see the quarantined_samples view)")
+    job.damaged += [d.as_dict() for d in summary.damaged]
 
 
 def step_repair(run: Run) -> None:
@@ -104,10 +107,26 @@ def step_repair(run: Run) -> None:
         run.job.warnings.append(f"gap repair: {type(e).__name__}: {e} (retried next run)")
         return
     run.job.repair = rep.as_dict()
+    run.job.damaged += rep.damaged
     run.job.landed += rep.landed
     run.run_ids.append(rep.run_id)
     for site in rep.failed_sites:
         run.job.warnings.append(f"gap repair failed for {site} (retried next run)")
+
+
+def step_check(run: Run) -> None:
+    """Set aside the lake's new files that cannot be read and rebuild lost cold-tier files
+    from raw/ (warehouse/lakecheck.py); best effort: a failure is a warning."""
+    try:
+        earlier = [Damaged(**d) for d in run.job.damaged]
+        found = check_lake(run.warehouse, run.settings.lake, run.job.run_id, now=run.until,
+                           earlier=earlier)
+    except Exception as e:  # noqa: BLE001 - the build goes on, and retries on a bad file
+        log.warning("checking the lake failed: %s: %s", type(e).__name__, _first_line(e))
+        run.job.warnings.append(f"lake check: {type(e).__name__}: {e}")
+        return
+    run.job.damaged += [d.as_dict() for d in found.damaged]
+    run.job.cold_rebuilt += found.cold_rebuilt
 
 
 def step_build(run: Run) -> None:
@@ -118,8 +137,11 @@ def step_build(run: Run) -> None:
         job.fail(f"dbt build: {e}")
         return
     before = gap_snapshot(wh)
-    build = run.build = dbt_build(run.settings.lake, run.settings.dbt_vars, as_of=run.until,
-                                  log=run.settings.dbt_log)
+    build, aside = build_setting_aside(wh, run.settings.lake, job.run_id,
+                                       run.settings.dbt_vars, as_of=run.until,
+                                       log=run.settings.dbt_log)
+    run.build = build
+    job.damaged += [d.as_dict() for d in aside]
     job.dbt_log = str(run.settings.dbt_log)
     job.tests = {k: len(v) for k, v in build.tests.items()}
     job.tests_not_passing = [f"{status}: {name}" for status in ("error", "fail", "warn")
@@ -205,6 +227,7 @@ def _built(run: Run, opts: Options) -> bool:
 STEPS: tuple[Step, ...] = (
     Step("sync", step_sync, lambda run, o: True),
     Step("repair", step_repair, lambda run, o: o.repair_gaps and not o.skip_dbt),
+    Step("lake check", step_check, lambda run, o: not o.skip_dbt),
     Step("dbt build", step_build, lambda run, o: not o.skip_dbt),
     Step("cold tier", step_cold, _built),
     Step("publish", step_publish, _built),
@@ -260,6 +283,7 @@ def main_job(settings: Settings, *, until: datetime | None = None, skip_dbt: boo
     except Exception as e:  # outside any step: starting the stand-in, opening the client
         log.exception("main job failed outside its steps")
         run.job.fail(f"main job: {type(e).__name__}: {_first_line(e)}")
+    run.job.note_damage(settings.lake)
     run.job.seconds = time.monotonic() - t0
     if run.job.run_id == "-":  # no sync ran: the job still gets an id of its own
         run.job.run_id = new_run_id(datetime.now(UTC))

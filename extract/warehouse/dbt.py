@@ -29,6 +29,8 @@ class BuildResult:
     models: int = 0
     tests: dict[str, list[str]] = field(default_factory=dict)  # status -> test names
     failed_models: list[str] = field(default_factory=list)
+    #: the messages of the nodes that errored (they name an unreadable file, if any)
+    messages: list[str] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return len(self.tests.get(status, []))
@@ -88,6 +90,8 @@ def dbt_build(lake: Path, dbt_vars: dict[str, Any] | None = None, extra: list[st
         status = str(getattr(node_result.status, "value", node_result.status))
         kind = str(getattr(getattr(node, "resource_type", None), "value", ""))
         name = getattr(node, "name", "?")
+        if status == "error" and getattr(node_result, "message", None):
+            out.messages.append(str(node_result.message))
         if kind == "test":
             out.tests.setdefault(status, []).append(name)
         elif kind == "model":

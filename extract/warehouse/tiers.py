@@ -21,7 +21,8 @@ on disk for ``grace`` (24 h) because published snapshots and analysts' open sess
 still read them, and are deleted by a later move. Before writing anything a move commits
 its planned file names to ``cold_pending``; a planned file that never got registered (its
 move crashed before the commit) is deleted by the next move. Files in ``cold/`` that this
-warehouse never planned are left alone.
+warehouse never planned are left alone, except those it inherited from a warehouse it
+replaced (a rebuild): those are deleted after the grace period (warehouse/coldowner.py).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import duckdb
 from ..core.config import DEFAULT_HOT_DAYS, valid_hot_days
 from ..core.schema import COLD_FILE_COLUMNS, RAW_SCHEMA, WINNER_ORDER
 from ..landing.lake import fsync_dir
+from .coldowner import remove_inherited
 from .connect import connect, has_table
 
 log = logging.getLogger(__name__)
@@ -133,6 +135,7 @@ def move_to_cold(warehouse_path: Path | str, lake_dir: Path | str, hot_days: int
                                "(its on-run-start hook creates the cold tier's objects)")
         result = MoveResult(None)
         result.files_deleted += _cleanup(con, now, grace)
+        result.files_deleted += remove_inherited(con, Path(warehouse_path), cold_dir, now, grace)
 
         boundary = cold_boundary(now, hot_days)
         prev = _one(con, "select max(cold_until) from cold_state")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow.parquet as pq
 
 from ...landing.checkpoint import read_checkpoint
+from ...landing.damaged import DAMAGED, damaged_notes
 from ...landing.lake import Lake, read_json
 from ...warehouse.publish import current_snapshot
 
@@ -24,6 +25,7 @@ from .model import (
     REPAIR,
     SNAPSHOT_NAME,
     ColdTier,
+    DamagedDir,
     JobInfo,
     LakeDir,
     Problem,
@@ -53,10 +55,12 @@ def collect_status(lake: Path, *, warehouse: Path | None = None,
     sites: dict[str, SiteStatus] = {}
     problems: list[Problem] = []
 
+    unreadable: list[str] = []
     _read_checkpoints(Lake(lake), sites, now, max_lag)
-    last_run = _read_runs(lake / "state" / "runs", sites)
-    last_job = _read_last_job(lake / "state" / "jobs")
-    tiers = Tiers(raw=_dir_usage(lake / "raw"), quarantine=_quarantine_usage(lake / "quarantine"))
+    last_run = _read_runs(lake / "state" / "runs", sites, unreadable)
+    last_job = _read_last_job(lake / "state" / "jobs", unreadable)
+    tiers = Tiers(raw=_dir_usage(lake / "raw"), quarantine=_quarantine_usage(lake / "quarantine"),
+                  damaged=_damaged_usage(lake))
 
     import duckdb  # here: every sync imports this module (for its command line)
 
@@ -72,7 +76,7 @@ def collect_status(lake: Path, *, warehouse: Path | None = None,
     status = Status(now=now, lake=lake, max_lag_s=max_lag.total_seconds(),
                     sites=[sites[name] for name in sorted(sites)], last_run=last_run,
                     last_job=last_job, warehouse=info, tiers=tiers, published=published,
-                    problems=problems)
+                    problems=problems, unreadable_state=unreadable)
     problems.extend(sorted(assess(status), key=lambda p: p.level != "critical"))
     return status
 
@@ -133,11 +137,12 @@ def _run_info(doc: dict[str, Any], fallback_id: str) -> RunInfo:
         failed_sites=[str(s.get("site")) for s in site_docs if s.get("ok") is not True])
 
 
-def _newest_docs(directory: Path, limit: int) -> Iterator[tuple[str, dict[str, Any]]]:
+def _newest_docs(directory: Path, limit: int, unreadable: list[str]
+                 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(run id, document) of the newest JSON summaries in ``directory``, newest first.
 
-    Run ids sort in time order, so file names do too. Files are written atomically, so
-    one that cannot be read is not half-written but foreign: it is skipped.
+    Run ids sort in time order, so file names do too. One that cannot be read (truncated
+    by a full disk, say) is skipped and named in ``unreadable`` (reported as a warning).
     """
     if not directory.is_dir():
         return
@@ -145,13 +150,17 @@ def _newest_docs(directory: Path, limit: int) -> Iterator[tuple[str, dict[str, A
     for name in names[:limit]:
         try:
             doc = read_json(directory / name)
-        except (OSError, ValueError):
+        except (OSError, ValueError) as e:
+            unreadable.append(f"{directory / name}: {type(e).__name__}: {e}")
             continue
         if isinstance(doc, dict):
             yield name.removesuffix(".json"), doc
+        else:
+            unreadable.append(f"{directory / name}: not a JSON object")
 
 
-def _read_runs(directory: Path, sites: dict[str, SiteStatus]) -> RunInfo | None:
+def _read_runs(directory: Path, sites: dict[str, SiteStatus], unreadable: list[str]
+               ) -> RunInfo | None:
     """The newest run summary, and for each site the newest sync, backfill or import run
     that names it (gap-repair runs are left out: the main job reports their failures).
 
@@ -159,7 +168,7 @@ def _read_runs(directory: Path, sites: dict[str, SiteStatus]) -> RunInfo | None:
     """
     wanted = {name for name, s in sites.items() if s.synced}
     last: RunInfo | None = None
-    for run_id, doc in _newest_docs(directory, MAX_RUN_FILES):
+    for run_id, doc in _newest_docs(directory, MAX_RUN_FILES, unreadable):
         run = _run_info(doc, run_id)
         last = last or run
         if run.command == REPAIR:
@@ -185,9 +194,10 @@ def _texts(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def _read_last_job(directory: Path) -> JobInfo | None:
-    """The newest main-job summary (written at the end of ``python -m extract run``)."""
-    for run_id, doc in _newest_docs(directory, 1):
+def _read_last_job(directory: Path, unreadable: list[str]) -> JobInfo | None:
+    """The newest readable main-job summary (written at the end of ``python -m extract
+    run``); newer ones that cannot be read are named in ``unreadable``."""
+    for run_id, doc in _newest_docs(directory, MAX_RUN_FILES, unreadable):
         started = _instant(doc.get("started_at"))
         seconds = doc.get("seconds")
         duration = float(seconds) if isinstance(seconds, int | float) else None
@@ -235,6 +245,13 @@ def _quarantine_usage(root: Path) -> QuarantineDir:
         except (OSError, ValueError):
             continue
     return QuarantineDir(files=len(files), bytes=sum(_size(f) or 0 for f in files), rows=rows)
+
+
+def _damaged_usage(lake: Path) -> DamagedDir:
+    files = [p for p in (lake / DAMAGED).rglob("*") if p.is_file()
+             and not p.name.endswith(".json")] if (lake / DAMAGED).is_dir() else []
+    return DamagedDir(files=len(files), bytes=sum(_size(f) or 0 for f in files),
+                      notes=damaged_notes(lake))
 
 
 def _published(current: Path, now: datetime) -> PublishedInfo:

@@ -158,11 +158,19 @@ class QuarantineDir(LakeDir):
 
 
 @dataclass
+class DamagedDir(LakeDir):
+    """Files set aside in ``<lake>/damaged/`` (landing/damaged.py), with their notes."""
+
+    notes: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
 class Tiers:
     hot: HotTier = field(default_factory=HotTier)
     cold: ColdTier = field(default_factory=ColdTier)
     raw: LakeDir = field(default_factory=LakeDir)
     quarantine: QuarantineDir = field(default_factory=QuarantineDir)
+    damaged: DamagedDir = field(default_factory=DamagedDir)
 
 
 @dataclass
@@ -187,6 +195,8 @@ class Status:
     tiers: Tiers
     published: PublishedInfo
     problems: list[Problem] = field(default_factory=list)
+    #: run or job summaries that could not be read: ``<path>: <reason>``
+    unreadable_state: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:

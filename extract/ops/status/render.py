@@ -113,7 +113,9 @@ def render(status: Status) -> str:
     add(f"tiers      hot {_fmt_count(t.hot.rows)} rows | {cold}")
     add(f"lake       raw {_fmt_count(t.raw.files)} files, {_fmt_bytes(t.raw.bytes)} | "
         f"quarantine {_fmt_count(t.quarantine.files)} files, "
-        f"{_fmt_bytes(t.quarantine.bytes)}, {_fmt_count(t.quarantine.rows)} samples")
+        f"{_fmt_bytes(t.quarantine.bytes)}, {_fmt_count(t.quarantine.rows)} samples"
+        + (f" | damaged {_fmt_count(t.damaged.files)} files, {_fmt_bytes(t.damaged.bytes)}"
+           if t.damaged.files else ""))
 
     pub = status.published
     if pub.exists:

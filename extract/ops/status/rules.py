@@ -79,6 +79,15 @@ def assess(status: Status) -> list[Problem]:
                      if s.oldest_open_gap_start else "")
             warning(f"{_plural(s.open_gaps, 'open gap')} (points that stopped reporting"
                     f"{since})", s.site)
+    damaged = status.tiers.damaged
+    if damaged.files or damaged.notes:
+        last = damaged.notes[-1] if damaged.notes else {}
+        warning(f"{_plural(max(damaged.files, len(damaged.notes)), 'damaged file')} set aside "
+                f"in {status.lake / 'damaged'} (not read by the build), the newest "
+                f"{last.get('path', '?')}: {last.get('reason', '?')}; look, then restore or "
+                "delete them (docs/operations.md)")
+    for text in status.unreadable_state:
+        warning(f"unreadable summary {text}")
     if status.tiers.cold.missing_files:
         files = status.tiers.cold.missing_files
         critical(f"{len(files)} active cold-tier file(s) missing, e.g. {files[0]}")
