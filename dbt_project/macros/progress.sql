@@ -26,16 +26,12 @@
 
 {% macro ace_settings(model_name) -%}
     {#- The variables a model's stored rows depend on (as_of excluded: open gaps are
-        recomputed every run). If they change, the rows already held are stale, so the next
-        incremental run stops and asks for a --full-refresh of the model. -#}
-    {%- set keys = {
-        'int_point_metadata': ['default_collect_interval'],
-        'samples_5min': ['default_collect_interval'],
-        'samples_1h': ['default_collect_interval'],
-        'samples_1d': ['default_collect_interval', 'site_timezones', 'default_timezone'],
-        'data_quality_daily': ['default_collect_interval', 'site_timezones', 'default_timezone'],
-        'point_gaps': ['default_collect_interval', 'gap_threshold_seconds', 'gap_k'],
-    }.get(model_name, []) -%}
+        recomputed every run), as the model declares them in its config's
+        meta.ace_settings (the aggregate ladder's models through ace_aggregate). If they
+        change, the rows already held are stale, so the next incremental run stops and
+        asks for a --full-refresh of the model. -#}
+    {%- set node = graph.get('nodes', {}).get('model.' ~ project_name ~ '.' ~ model_name) -%}
+    {%- set keys = ((node.config.meta or {}).get('ace_settings') if node else none) or [] -%}
     {%- set values = {} -%}
     {%- for key in keys -%}
         {%- do values.update({key: var(key, none)}) -%}

@@ -18,6 +18,7 @@
         incremental_strategy='ace_gap_regions',
         on_schema_change='ignore',
         post_hook="{{ ace_record_progress(['samples_1d', 'int_point_activity']) }}",
+        meta={'ace_settings': ['default_collect_interval', 'gap_threshold_seconds', 'gap_k']},
     )
 }}
 
