@@ -1,11 +1,14 @@
 -- The points point_gaps recomputes in its next incremental run, from the files landed
 -- since its position: per point with landed samples, the span of their times and the
 -- 5-minute buckets and local days around it; a point whose collect_interval changed is
--- recomputed over its whole history (is_whole, no span). Ephemeral: read by
--- int_gap_regions within its own statement.
+-- recomputed over its whole history (is_whole, no span). Rebuilt every run for point_gaps'
+-- pending range, which from_file_id names; empty when point_gaps is rebuilt.
+-- (refs that order it after the models whose positions bound its range)
+-- depends_on: {{ ref('samples_1d') }}, {{ ref('int_point_activity') }}
 {{
     config(
-        materialized='ephemeral',
+        materialized='table',
+        post_hook="{{ ace_record_progress(['samples_1d', 'int_point_activity']) }}",
     )
 }}
 
@@ -44,6 +47,7 @@ final as (
     select
         landed_range.site,
         landed_range.point,
+        cast({{ range.lo }} as bigint) as from_file_id,
         false as is_whole,
         landed_range.min_ts,
         landed_range.max_ts,
@@ -59,6 +63,7 @@ final as (
     select
         interval_changed.site,
         interval_changed.point,
+        cast({{ range.lo }} as bigint) as from_file_id,
         true as is_whole,
         {%- for column in ['min_ts', 'max_ts', 'min_bucket', 'max_bucket_end', 'min_day_start', 'max_day_end'] %}
         cast(null as timestamp with time zone) as {{ column }}{{ ',' if not loop.last }}
@@ -69,3 +74,7 @@ final as (
 )
 
 select * from final
+{%- if not range.get('incremental', false) %}
+-- point_gaps is rebuilt from all samples: no region
+where false
+{%- endif %}

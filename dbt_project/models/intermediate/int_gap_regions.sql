@@ -1,18 +1,18 @@
 -- The regions point_gaps recomputes in its next incremental run (int_gap_landed: the points
 -- and the span of their landed samples): for each, the sample just before and just after
 -- the span, found through samples_5min and samples_1d without scanning the point's history.
--- Rebuilt every run for point_gaps' pending range, which from_file_id names (point_gaps
--- ignores regions prepared for another range); empty when point_gaps is rebuilt.
+-- Rebuilt every run for point_gaps' pending range, which from_file_id names (rows prepared
+-- for another range are ignored, here and by point_gaps); empty when point_gaps is rebuilt.
 -- (refs used only by the incremental branch, declared for the DAG)
--- depends_on: {{ ref('int_gap_landed') }}, {{ ref('int_point_activity') }}, {{ ref('samples') }}, {{ ref('timeseries') }}, {{ ref('samples_5min') }}, {{ ref('samples_1d') }}
+-- depends_on: {{ ref('int_gap_landed') }}, {{ ref('samples') }}, {{ ref('timeseries') }}, {{ ref('samples_5min') }}, {{ ref('samples_1d') }}
 {{
     config(
         materialized='table',
-        post_hook="{{ ace_record_progress(['samples_1d', 'int_point_activity']) }}",
+        post_hook="{{ ace_record_progress(['int_gap_landed']) }}",
     )
 }}
 
-{%- set range = ace_pending_range(['samples_1d', 'int_point_activity'], for_model='point_gaps') %}
+{%- set range = ace_pending_range(['int_gap_landed'], for_model='point_gaps') %}
 {%- set columns = ['min_ts', 'max_ts', 'before_ts', 'after_ts'] %}
 
 {%- if range.get('incremental', false) %}
@@ -22,6 +22,7 @@ with
 landed as (
 
     select * from {{ ref('int_gap_landed') }}
+    where from_file_id = {{ range.lo }}
 
 ),
 
