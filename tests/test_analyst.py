@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
+from extract.ops.sqlshell import banner, ladder_tables
 from tests.warehouse.harness import build
 from tests.warehouse.ladder import NAMES, by_label
 from tests.warehouse.landing import US, Lake, PointMeta, dt, us
@@ -323,6 +324,9 @@ def test_point_name_with_sql_punctuation(wh: dict[str, Any]) -> None:
         names = {r[0] for r in con2.execute(
             "select table_name from information_schema.tables").fetchall()}
         assert {"samples", *NAMES, "points", "timeseries"} <= names
+        # the SQL prompt's banner names the ladder's tables, finest first
+        assert ladder_tables(con2) == list(NAMES)
+        assert ", ".join(NAMES) in banner(con2)
         count = con2.execute("select count(*) from samples").fetchone()
         assert count == (len(wh["lake"].rows),)
     finally:

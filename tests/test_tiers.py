@@ -20,8 +20,8 @@ import pytest
 from extract.warehouse.tiers import SimulatedCrash, move_to_cold
 from tests.warehouse import truth
 from tests.warehouse.common import assert_tables_equal, dbt_vars, expected, read_all
-from tests.warehouse.ladder import NAMES
 from tests.warehouse.harness import SPECS, Spec, assert_same, build, raw_query, read_table
+from tests.warehouse.ladder import NAMES
 from tests.warehouse.landing import US, Lake, PointMeta, us
 
 pytestmark = pytest.mark.slow

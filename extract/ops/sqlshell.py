@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -22,6 +23,28 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int) -> bool:
         return False
 
 
+_GRAIN = re.compile(r"samples_(\d+)(min|h|d)")
+_UNIT_SECONDS = {"min": 60, "h": 3600, "d": 86400}
+
+
+def ladder_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The aggregate ladder's tables in this warehouse (samples_5min, samples_15min, ...),
+    finest first: read from the warehouse, so a grain added as a model shows up here."""
+    names = [r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'main'"
+    ).fetchall()]
+    found = [(m, n) for n in names if (m := _GRAIN.fullmatch(n))]
+    found.sort(key=lambda item: int(item[0].group(1)) * _UNIT_SECONDS[item[0].group(2)])
+    return [n for _m, n in found]
+
+
+def banner(con: duckdb.DuckDBPyConnection) -> str:
+    tables = ", ".join(["samples", *ladder_tables(con), "point_gaps", "data_quality_daily",
+                        "points", "sites"])
+    return ("read-only session on the published warehouse; end statements with ';', "
+            f"Ctrl-D to leave. Tables: {tables}.")
+
+
 def shell(published_dir: Path, command: str | None, *, max_rows: int = 40) -> int:
     """Statements on the newest snapshot in ``published_dir``: one (``command``) or those
     read from the terminal or stdin; 0 when all ran, 1 when one failed, 2 with no snapshot."""
@@ -34,9 +57,7 @@ def shell(published_dir: Path, command: str | None, *, max_rows: int = 40) -> in
         return 0 if _run(con, command, max_rows) else 1
     interactive = sys.stdin.isatty()
     if interactive:
-        print("read-only session on the published warehouse; end statements with ';', "
-              "Ctrl-D to leave. Tables: samples, samples_5min, samples_1h, samples_1d, "
-              "point_gaps, data_quality_daily, points, sites.")
+        print(banner(con))
     buf: list[str] = []
     ok = True
     while True:

@@ -2,9 +2,10 @@
 
 Everything here is derived from the rows the tests landed (:class:`.landing.Landed`), never from
 the warehouse and never from the model SQL's logic (only the ladder's grains, the bucket widths,
-are read from the models' ``ace_aggregate`` calls: ladder.py). Times are integer epoch microseconds (UTC), so
-bucketing and gap lengths are exact; sums use ``math.fsum`` and the standard deviation a
-two-pass formula over the exact mean, so the expected floats are as accurate as a double allows.
+are read from the models' ``ace_aggregate`` calls: ladder.py). Times are integer epoch
+microseconds (UTC), so bucketing and gap lengths are exact; sums use ``math.fsum`` and the
+standard deviation a two-pass formula over the exact mean, so the expected floats are as
+accurate as a double allows.
 """
 
 from __future__ import annotations
