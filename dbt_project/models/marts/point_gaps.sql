@@ -42,6 +42,14 @@ regions as (
 
 ),
 
+whole_points as (
+
+    -- points recomputed over their whole history (usually none: an empty build side, so
+    -- the semi join below ends without scanning the samples)
+    select site, point from regions where is_whole
+
+),
+
 region_samples as (
 
     select s.site, s.point, s.ts
@@ -59,8 +67,8 @@ region_samples as (
     union all
     select s.site, s.point, s.ts
     from {{ ace_raw_relation(range) }} as s
-    semi join regions
-        on s.site = regions.site and s.point = regions.point and regions.is_whole
+    semi join whole_points
+        on s.site = whole_points.site and s.point = whole_points.point
 
 ),
 
