@@ -1,15 +1,10 @@
 -- Per point, every interval where consecutive samples (of any kind) are further apart than
 -- max(var gap_threshold_seconds, var gap_k x the point's collect_interval); a point whose
 -- last sample is that far before the run's time (var as_of) has an open gap.
---
--- Incremental: int_gap_regions holds, for each point with samples in the files landed since
--- the last run, the region between the sample just before the earliest landed time and the
--- sample just after the latest one (a point whose collect_interval changed: its whole
--- history). The gaps of those regions are computed again from their samples; the strategy
--- ace_gap_regions deletes the gaps held inside each region and every open gap, then inserts
--- this model's rows. Build it with its intermediate models (dbt build --select +point_gaps,
--- or the whole project): selected alone, it takes in only the files int_gap_regions was
--- last built for (none, if that run already did) and recomputes the open gaps.
+-- Incremental: the gaps of the regions in int_gap_regions (around the samples landed since
+-- the last run) are computed again; the strategy ace_gap_regions replaces the held gaps of
+-- those regions and every open gap. Build it with its steps: dbt build --select +point_gaps
+-- (docs/warehouse.md, "point_gaps").
 -- (refs used only by one branch, declared for the DAG)
 -- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('samples') }}, {{ ref('timeseries') }}, {{ ref('samples_5min') }}, {{ ref('int_gap_regions') }}
 {{
