@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
+from extract.ops.sqlshell import banner, ladder_tables
 from tests.warehouse.harness import build
+from tests.warehouse.ladder import NAMES, by_label
 from tests.warehouse.landing import US, Lake, PointMeta, dt, us
 
 pytestmark = pytest.mark.slow
@@ -103,8 +105,9 @@ def expected(
                             "n": 0 if v is None else 1})
         return out
     groups: dict[int, list[float | None]] = defaultdict(list)
-    if resolution in ("5min", "1h"):
-        width = (300 if resolution == "5min" else 3600) * US
+    grain = by_label(resolution)
+    if not grain.is_local_day:
+        width = grain.seconds * US
         for ts, v in rows:
             bucket = ts // width * width
             if bucket < hi and bucket + width > lo:
@@ -154,29 +157,36 @@ A = datetime(2025, 11, 1, 2, tzinfo=UTC)  # two full hours of SAT: 120 samples
 @pytest.mark.parametrize(
     ("a", "b", "max_points", "resolution"),
     [
-        # aligned [02:00, 04:00): raw 120, 5 min 24, 1 h 2, 1 d 1 (local days: 1 or 2)
+        # aligned [02:00, 04:00): raw 120, 5 min 24, 15 min 8, 1 h 2, 1 d 1 (local days: 1
+        # or 2)
         (A, A + 2 * H, 120, "raw"),
         (A, A + 2 * H, 119, "5min"),
         (A, A + 2 * H, 24, "5min"),
-        (A, A + 2 * H, 23, "1h"),
+        (A, A + 2 * H, 23, "15min"),
+        (A, A + 2 * H, 8, "15min"),
+        (A, A + 2 * H, 7, "1h"),
         (A, A + 2 * H, 2, "1h"),
         (A, A + 2 * H, 1, "1d"),
         # unaligned [02:00:30, 04:00:30): 120 samples, but the raw count is taken from the
         # 5-minute buckets at the edges (an upper bound: 60 + 60 + 5 = 125); 25
-        # five-minute and 3 hourly buckets
+        # five-minute, 9 quarter-hour and 3 hourly buckets
         (A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30), 125, "raw"),
         (A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30), 124, "5min"),
         (A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30), 25, "5min"),
-        (A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30), 24, "1h"),
+        (A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30), 24, "15min"),
+        (A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30), 9, "15min"),
+        (A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30), 8, "1h"),
         (A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30), 3, "1h"),
         (A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30), 2, "1d"),
         # the raw count is counted, not estimated: [09:00, 13:00) on Nov 2 holds the
         # 150-minute gap, so 90 samples over 4 hours
         (GAP[0] - H, GAP[0] + 3 * H, 90, "raw"),
         (GAP[0] - H, GAP[0] + 3 * H, 89, "5min"),
-        # the default max_points (1000): 3 days are 864 five-minute buckets, 4 days hourly
+        # the default max_points (1000): 3 days are 864 five-minute buckets, 4 days 384
+        # quarter hours, 11 days 1056 quarter hours and 264 hours
         (T0, T0 + timedelta(days=3), None, "5min"),
-        (T0, T0 + timedelta(days=4), None, "1h"),
+        (T0, T0 + timedelta(days=4), None, "15min"),
+        (T0, T0 + timedelta(days=11), None, "1h"),
         (T0, T0 + timedelta(hours=16), None, "raw"),
         (T0, T0 + timedelta(hours=17), None, "5min"),
     ],
@@ -202,6 +212,7 @@ def test_resolution_threshold(wh: dict[str, Any], a: datetime, b: datetime,
          datetime(2025, 11, 2, 13, 3, tzinfo=UTC), 1000, "raw"),
         (NY, SAT, datetime(2025, 11, 1, 22, 2, tzinfo=UTC),
          datetime(2025, 11, 2, 14, 58, tzinfo=UTC), 300, "5min"),
+        (PLAIN, SAT, T0, T0 + timedelta(days=1), 100, "15min"),
         (PLAIN, SAT, T0, T0 + timedelta(days=3), 100, "1h"),
         (NY, SAT, T0, T0 + timedelta(days=3), 10, "1d"),  # local days, the 25-hour one too
         (NY, SLOW, T0, T0 + timedelta(days=3), 1000, "raw"),  # 432 samples
@@ -232,10 +243,12 @@ def _grid(a: datetime, b: datetime, width: int) -> list[int]:
 
 
 @pytest.mark.parametrize(("max_points", "resolution", "width"), [(60, "5min", 300),
+                                                                  (20, "15min", 900),
                                                                   (10, "1h", 3600)])
 def test_fill_null_and_previous(wh: dict[str, Any], max_points: int, resolution: str,
                                 width: int) -> None:
-    # [09:03, 13:03): 90 samples, 49 five-minute and 5 hourly buckets, the gap inside
+    # [09:03, 13:03): 90 samples, 49 five-minute, 17 quarter-hour and 5 hourly buckets, the
+    # gap inside
     a, b = GAP[0] - timedelta(minutes=57), GAP[1] + timedelta(minutes=33)
     want = {w["bucket_start"]: w for w in expected(wh["lake"], NY, SAT, a, b, resolution)}
     grid = _grid(a, b, width)
@@ -291,7 +304,8 @@ def test_fill_rejects_unknown_mode(wh: dict[str, Any]) -> None:
 def test_point_name_with_sql_punctuation(wh: dict[str, Any]) -> None:
     con = wh["con"]
     a, b = T0, T0 + timedelta(hours=6)
-    for max_points, resolution in ((1000, "raw"), (100, "5min"), (10, "1h"), (1, "1d")):
+    for max_points, resolution in ((1000, "raw"), (100, "5min"), (30, "15min"), (10, "1h"),
+                                   (1, "1d")):
         got = series(con, NY, WEIRD, a, b, max_points=max_points)
         zone = NY_ZONE if resolution == "1d" else "UTC"
         assert_rows(got, expected(wh["lake"], NY, WEIRD, a, b, resolution, zone), resolution)
@@ -309,8 +323,10 @@ def test_point_name_with_sql_punctuation(wh: dict[str, Any]) -> None:
     try:
         names = {r[0] for r in con2.execute(
             "select table_name from information_schema.tables").fetchall()}
-        assert {"samples", "samples_5min", "samples_1h", "samples_1d", "points",
-                "timeseries"} <= names
+        assert {"samples", *NAMES, "points", "timeseries"} <= names
+        # the SQL prompt's banner names the ladder's tables, finest first
+        assert ladder_tables(con2) == list(NAMES)
+        assert ", ".join(NAMES) in banner(con2)
         count = con2.execute("select count(*) from samples").fetchone()
         assert count == (len(wh["lake"].rows),)
     finally:

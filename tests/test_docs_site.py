@@ -21,13 +21,13 @@ from tests.browser import Node, dump_dom, parse_html
 from tests.warehouse import truth
 from tests.warehouse.common import dbt_vars
 from tests.warehouse.harness import REPO, DbtFailed, build, release_duckdb
+from tests.warehouse.ladder import NAMES
 from tests.warehouse.landing import US, Lake, PointMeta, us
 
 pytestmark = pytest.mark.slow
 
 PACKAGE = "ace_warehouse"
-MARTS = ("samples", "samples_5min", "samples_1h", "samples_1d", "point_gaps",
-         "data_quality_daily", "timeseries", "points", "sites")
+MARTS = ("samples", *NAMES, "point_gaps", "data_quality_daily", "timeseries", "points", "sites")
 MODEL = f"model.{PACKAGE}.samples_5min"
 AS_OF = datetime(2025, 11, 3, 6, 0, tzinfo=UTC)
 

@@ -21,12 +21,13 @@ from extract.warehouse.tiers import SimulatedCrash, move_to_cold
 from tests.warehouse import truth
 from tests.warehouse.common import assert_tables_equal, dbt_vars, expected, read_all
 from tests.warehouse.harness import SPECS, Spec, assert_same, build, raw_query, read_table
+from tests.warehouse.ladder import NAMES
 from tests.warehouse.landing import US, Lake, PointMeta, us
 
 pytestmark = pytest.mark.slow
 
 TIMESERIES = Spec("timeseries", SPECS["samples"].key, SPECS["samples"].columns)
-AGGREGATES = ("samples_5min", "samples_1h", "samples_1d", "point_gaps", "data_quality_daily")
+AGGREGATES = (*NAMES, "point_gaps", "data_quality_daily")
 POINTS = [("north", "ahu/temp"), ("north", "fan/status"), ("south", "chw/temp")]
 START = datetime(2025, 9, 20, tzinfo=UTC)
 AS_OF = datetime(2025, 11, 20, tzinfo=UTC)

@@ -16,7 +16,7 @@
     {%- if not execute -%}
         {{- return('') -}}
     {%- endif -%}
-    {%- set needed = ['timeseries', 'samples_5min', 'samples_1h', 'samples_1d', 'points'] -%}
+    {%- set needed = ['timeseries', 'points'] + (ace_ladder() | map(attribute='name') | list) -%}
     {%- set found_sql -%}
         select count(distinct table_name)
         from information_schema.tables
@@ -34,9 +34,21 @@
 
 
 {% macro ace_series_macro_sql() -%}
+{#- The resolutions are the aggregate ladder's models (ace_ladder(), finest first): raw
+    samples when they fit in max_points, else the finest grain whose buckets overlapping
+    [start, end) fit, else the coarsest. The UTC-aligned grains come first; a local-day
+    grain, if any, must be the coarsest. -#}
 {%- set s = target.schema -%}
-{%- set w5 = "interval 5 minute" -%}
-{%- set w1h = "interval 1 hour" -%}
+{%- set ladder = ace_ladder() -%}
+{%- set utc = ladder | rejectattr('is_local_day') | list -%}
+{%- if utc | length == 0 -%}
+    {{ exceptions.raise_compiler_error("series(): the aggregate ladder has no UTC-aligned grain") }}
+{%- endif -%}
+{%- for grain in ladder if grain.is_local_day and grain.name != ladder[-1].name -%}
+    {{ exceptions.raise_compiler_error("series(): the local-day grain " ~ grain.name ~ " must be the coarsest of the ladder") }}
+{%- endfor -%}
+{%- set fine = utc[0] -%}
+{%- set coarse = utc[-1] -%}
 {%- set eps = "interval 1 microsecond" -%}
 {%- set site = "cast(site_name as varchar)" -%}
 {%- set point = "cast(point_name as varchar)" -%}
@@ -44,17 +56,34 @@
 {%- set t1 = "cast(range_end as timestamp with time zone)" -%}
 {%- set max_n = "cast(max_points as bigint)" -%}
 {%- set fill_mode = "lower(cast(fill as varchar))" -%}
-{#- UTC-aligned buckets overlapping [start, end) (0 for an empty range) -#}
-{%- set n_5min = "(case when " ~ t1 ~ " > " ~ t0 ~ " then (epoch(time_bucket(" ~ w5 ~ ", " ~ t1 ~ " - " ~ eps ~ ", 'UTC')) - epoch(time_bucket(" ~ w5 ~ ", " ~ t0 ~ ", 'UTC'))) // 300 + 1 else 0 end)" -%}
-{%- set n_1h = "(case when " ~ t1 ~ " > " ~ t0 ~ " then (epoch(time_bucket(" ~ w1h ~ ", " ~ t1 ~ " - " ~ eps ~ ", 'UTC')) - epoch(time_bucket(" ~ w1h ~ ", " ~ t0 ~ ", 'UTC'))) // 3600 + 1 else 0 end)" -%}
-{#- the conditions on the arguments alone (constant-folded when they are literals) that a
-    bucketed resolution is the one chosen, given that raw does not fit -#}
-{%- set is_5min = "(" ~ n_5min ~ " <= " ~ max_n ~ ")" -%}
-{%- set is_1h = "(" ~ n_5min ~ " > " ~ max_n ~ " and " ~ n_1h ~ " <= " ~ max_n ~ ")" -%}
-{%- set is_1d = "(" ~ n_1h ~ " > " ~ max_n ~ ")" -%}
-{#- hours wholly inside [start, end) are [ceil_h(start), floor_h(end)) -#}
-{%- set ceil_h_start = "(time_bucket(" ~ w1h ~ ", " ~ t0 ~ " - " ~ eps ~ ", 'UTC') + " ~ w1h ~ ")" -%}
-{%- set floor_h_end = "time_bucket(" ~ w1h ~ ", " ~ t1 ~ ", 'UTC')" -%}
+{#- per UTC grain: its width, and the number of its buckets overlapping [start, end) (0 for
+    an empty range) -#}
+{%- set width = {} -%}
+{%- set count = {} -%}
+{%- for grain in utc -%}
+    {%- set w = "interval " ~ grain.seconds ~ " second" -%}
+    {%- do width.update({grain.name: w}) -%}
+    {%- do count.update({grain.name: "(case when " ~ t1 ~ " > " ~ t0 ~ " then (epoch(time_bucket(" ~ w ~ ", " ~ t1 ~ " - " ~ eps ~ ", 'UTC')) - epoch(time_bucket(" ~ w ~ ", " ~ t0 ~ ", 'UTC'))) // " ~ grain.seconds ~ " + 1 else 0 end)"}) -%}
+{%- endfor -%}
+{#- per grain, the condition on the arguments alone (constant-folded when they are
+    literals) that it is the resolution chosen, given that raw does not fit: the next finer
+    grain's buckets do not fit and its own do (the coarsest: always when the finer do not) -#}
+{%- set chosen = {} -%}
+{%- for grain in ladder -%}
+    {%- set parts = [] -%}
+    {%- if not loop.first -%}
+        {%- do parts.append(count[ladder[loop.index0 - 1].name] ~ " > " ~ max_n) -%}
+    {%- endif -%}
+    {%- if not loop.last -%}
+        {%- do parts.append(count[grain.name] ~ " <= " ~ max_n) -%}
+    {%- endif -%}
+    {%- do chosen.update({grain.name: "(" ~ ((parts | join(" and ")) or "true") ~ ")"}) -%}
+{%- endfor -%}
+{%- set wf = width[fine.name] -%}
+{%- set wc = width[coarse.name] -%}
+{#- coarse buckets wholly inside [start, end) are [ceil_c(start), floor_c(end)) -#}
+{%- set ceil_c_start = "(time_bucket(" ~ wc ~ ", " ~ t0 ~ " - " ~ eps ~ ", 'UTC') + " ~ wc ~ ")" -%}
+{%- set floor_c_end = "time_bucket(" ~ wc ~ ", " ~ t1 ~ ", 'UTC')" -%}
 create or replace macro {{ s }}.series(site_name, point_name, range_start, range_end, max_points := 1000, fill := 'none') as table
 with
 
@@ -81,40 +110,40 @@ zone as not materialized (
 
 ),
 
-hours as materialized (
+coarse as materialized (
 
-    -- the point's hours overlapping [start, end), read once: the raw count and the 1 h
-    -- resolution both use them
-    select h.site, h.point, h.bucket_start, h.avg, h.min, h.max, h.n, h.n_total
-    from {{ s }}.samples_1h h
-    where h.site = {{ site }} and h.point = {{ point }}
-      and h.bucket_start > {{ t0 }} - {{ w1h }} and h.bucket_start < {{ t1 }}
+    -- the point's buckets of the coarsest UTC grain ({{ coarse.name }}) overlapping
+    -- [start, end), read once: the raw count and that grain's resolution both use them
+    select c.site, c.point, c.bucket_start, c.avg, c.min, c.max, c.n, c.n_total
+    from {{ s }}.{{ coarse.name }} c
+    where c.site = {{ site }} and c.point = {{ point }}
+      and c.bucket_start > {{ t0 }} - {{ wc }} and c.bucket_start < {{ t1 }}
 
 ),
 
 raw_count as not materialized (
 
-    -- the samples of the hours wholly inside [start, end) (samples_1h) plus those of the
-    -- 5-minute buckets overlapping the partial hours at either end (samples_5min, under an
-    -- hour each): exact when start and end are on 5-minute boundaries, otherwise an upper
-    -- bound (by the samples of at most two 5-minute buckets), so that raw never returns
-    -- more than max_points rows. Only aggregates are read (no raw sample).
+    -- the samples of the coarse buckets wholly inside [start, end) plus those of the finest
+    -- buckets ({{ fine.name }}) overlapping the partial coarse buckets at either end: exact
+    -- when start and end are on {{ fine.label }} boundaries, otherwise an upper bound (by
+    -- the samples of at most two finest buckets), so that raw never returns more than
+    -- max_points rows. Only aggregates are read (no raw sample).
     select
         case when {{ t1 }} > {{ t0 }} then
             coalesce((
-                select sum(h.n_total) from hours h
-                where h.bucket_start >= {{ ceil_h_start }} and h.bucket_start < {{ floor_h_end }}
+                select sum(c.n_total) from coarse c
+                where c.bucket_start >= {{ ceil_c_start }} and c.bucket_start < {{ floor_c_end }}
             ), 0)
             + coalesce((
-                select sum(b.n_total) from {{ s }}.samples_5min b
+                select sum(b.n_total) from {{ s }}.{{ fine.name }} b
                 where b.site = {{ site }} and b.point = {{ point }}
-                  and b.bucket_start > {{ t0 }} - {{ w5 }}
-                  and b.bucket_start < least({{ ceil_h_start }}, {{ t1 }})
+                  and b.bucket_start > {{ t0 }} - {{ wf }}
+                  and b.bucket_start < least({{ ceil_c_start }}, {{ t1 }})
             ), 0)
             + coalesce((
-                select sum(b.n_total) from {{ s }}.samples_5min b
+                select sum(b.n_total) from {{ s }}.{{ fine.name }} b
                 where b.site = {{ site }} and b.point = {{ point }}
-                  and b.bucket_start >= greatest({{ floor_h_end }}, {{ ceil_h_start }})
+                  and b.bucket_start >= greatest({{ floor_c_end }}, {{ ceil_c_start }})
                   and b.bucket_start < {{ t1 }}
             ), 0)
         else 0 end as n
@@ -155,63 +184,68 @@ raw_rows as (
 ),
 
 bucket_rows as (
-
-    select b.bucket_start, b.avg, b.min, b.max, cast(b.n as bigint) as n, '5min' as resolution
-    from {{ s }}.samples_5min b
-    join raw_too_many g on b.site = g.site and b.point = g.point
-    where {{ is_5min }}
-      and b.site = {{ site }} and b.point = {{ point }}
-      and b.bucket_start > {{ t0 }} - {{ w5 }} and b.bucket_start < {{ t1 }}
+{%- for grain in ladder %}
+    {%- if not loop.first %}
 
     union all
-
-    select b.bucket_start, b.avg, b.min, b.max, cast(b.n as bigint) as n, '1h' as resolution
-    from hours b
-    join raw_too_many g on b.site = g.site and b.point = g.point
-    where {{ is_1h }}
-
-    union all
+    {%- endif %}
+    {%- if grain.is_local_day %}
 
     -- local days overlapping [start, end): from the local date of start to that of end
-    select b.bucket_start, b.avg, b.min, b.max, cast(b.n as bigint) as n, '1d' as resolution
-    from {{ s }}.samples_1d b
+    select b.bucket_start, b.avg, b.min, b.max, cast(b.n as bigint) as n, '{{ grain.label }}' as resolution
+    from {{ s }}.{{ grain.name }} b
     join raw_too_many g on b.site = g.site and b.point = g.point
-    where {{ is_1d }}
+    where {{ chosen[grain.name] }}
       and b.site = {{ site }} and b.point = {{ point }}
       and b.bucket_start > {{ t0 }} - interval 2 day and b.bucket_start < {{ t1 }}
       and b.day >= cast(timezone(g.tz, {{ t0 }}) as date)
       and b.day <= cast(timezone(g.tz, {{ t1 }} - {{ eps }}) as date)
+    {%- elif grain.name == coarse.name %}
+
+    select b.bucket_start, b.avg, b.min, b.max, cast(b.n as bigint) as n, '{{ grain.label }}' as resolution
+    from coarse b
+    join raw_too_many g on b.site = g.site and b.point = g.point
+    where {{ chosen[grain.name] }}
+    {%- else %}
+
+    select b.bucket_start, b.avg, b.min, b.max, cast(b.n as bigint) as n, '{{ grain.label }}' as resolution
+    from {{ s }}.{{ grain.name }} b
+    join raw_too_many g on b.site = g.site and b.point = g.point
+    where {{ chosen[grain.name] }}
+      and b.site = {{ site }} and b.point = {{ point }}
+      and b.bucket_start > {{ t0 }} - {{ width[grain.name] }} and b.bucket_start < {{ t1 }}
+    {%- endif %}
+{%- endfor %}
 
 ),
 
 grid as (
 
     -- fill: every bucket overlapping [start, end) at the chosen resolution: UTC-aligned
-    -- 5 min / 1 h, and for 1 d the local midnights of the site's zone (as samples_1d)
-    select timezone('UTC', s.x) as bucket_start, '5min' as resolution
-    from raw_too_many g, unnest(generate_series(
-        timezone('UTC', time_bucket({{ w5 }}, {{ t0 }}, 'UTC')),
-        timezone('UTC', time_bucket({{ w5 }}, {{ t1 }} - {{ eps }}, 'UTC')),
-        {{ w5 }})) as s(x)
-    where {{ is_5min }} and {{ fill_mode }} <> 'none' and {{ t1 }} > {{ t0 }}
+    -- buckets, and for local days the local midnights of the site's zone (as the model)
+{%- for grain in ladder %}
+    {%- if not loop.first %}
 
     union all
+    {%- endif %}
+    {%- if grain.is_local_day %}
 
-    select timezone('UTC', s.x) as bucket_start, '1h' as resolution
-    from raw_too_many g, unnest(generate_series(
-        timezone('UTC', time_bucket({{ w1h }}, {{ t0 }}, 'UTC')),
-        timezone('UTC', time_bucket({{ w1h }}, {{ t1 }} - {{ eps }}, 'UTC')),
-        {{ w1h }})) as s(x)
-    where {{ is_1h }} and {{ fill_mode }} <> 'none' and {{ t1 }} > {{ t0 }}
-
-    union all
-
-    select timezone(g.tz, s.x) as bucket_start, '1d' as resolution
+    select timezone(g.tz, s.x) as bucket_start, '{{ grain.label }}' as resolution
     from raw_too_many g, unnest(generate_series(
         cast(cast(timezone(g.tz, {{ t0 }}) as date) as timestamp),
         cast(cast(timezone(g.tz, {{ t1 }} - {{ eps }}) as date) as timestamp),
         interval 1 day)) as s(x)
-    where {{ is_1d }} and {{ fill_mode }} <> 'none' and {{ t1 }} > {{ t0 }}
+    where {{ chosen[grain.name] }} and {{ fill_mode }} <> 'none' and {{ t1 }} > {{ t0 }}
+    {%- else %}
+
+    select timezone('UTC', s.x) as bucket_start, '{{ grain.label }}' as resolution
+    from raw_too_many g, unnest(generate_series(
+        timezone('UTC', time_bucket({{ width[grain.name] }}, {{ t0 }}, 'UTC')),
+        timezone('UTC', time_bucket({{ width[grain.name] }}, {{ t1 }} - {{ eps }}, 'UTC')),
+        {{ width[grain.name] }})) as s(x)
+    where {{ chosen[grain.name] }} and {{ fill_mode }} <> 'none' and {{ t1 }} > {{ t0 }}
+    {%- endif %}
+{%- endfor %}
 
 ),
 

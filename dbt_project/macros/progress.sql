@@ -26,16 +26,12 @@
 
 {% macro ace_settings(model_name) -%}
     {#- The variables a model's stored rows depend on (as_of excluded: open gaps are
-        recomputed every run). If they change, the rows already held are stale, so the next
-        incremental run stops and asks for a --full-refresh of the model. -#}
-    {%- set keys = {
-        'int_point_metadata': ['default_collect_interval'],
-        'samples_5min': ['default_collect_interval'],
-        'samples_1h': ['default_collect_interval'],
-        'samples_1d': ['default_collect_interval', 'site_timezones', 'default_timezone'],
-        'data_quality_daily': ['default_collect_interval', 'site_timezones', 'default_timezone'],
-        'point_gaps': ['default_collect_interval', 'gap_threshold_seconds', 'gap_k'],
-    }.get(model_name, []) -%}
+        recomputed every run), as the model declares them in its config's
+        meta.ace_settings (the aggregate ladder's models through ace_aggregate). If they
+        change, the rows already held are stale, so the next incremental run stops and
+        asks for a --full-refresh of the model. -#}
+    {%- set node = graph.get('nodes', {}).get('model.' ~ project_name ~ '.' ~ model_name) -%}
+    {%- set keys = ((node.config.meta or {}).get('ace_settings') if node else none) or [] -%}
     {%- set values = {} -%}
     {%- for key in keys -%}
         {%- do values.update({key: var(key, none)}) -%}
@@ -75,30 +71,40 @@
 {%- endmacro %}
 
 
-{% macro ace_pending_range(upstreams) -%}
+{% macro ace_pending_range(upstreams, for_model=none) -%}
     {#- {'lo': ..., 'hi': ...}: this run incorporates the files with lo < file_id <= hi
         (a full refresh: file_id <= hi). hi is the least position of the upstream models,
-        never below lo. -#}
+        never below lo; 'incremental' says whether the run is incremental. for_model: a model
+        that prepares the input of another one (int_gap_regions for point_gaps) takes that
+        model's range: its position, and whether it will run incrementally (it exists and
+        this is no --full-refresh). -#}
     {%- if not execute -%}
         {{- return({'lo': 0, 'hi': 0}) -}}
     {%- endif -%}
     {%- set state = ace_progress_state() -%}
+    {%- set owner = for_model or this.identifier -%}
+    {%- if for_model is none -%}
+        {%- set incremental = is_incremental() -%}
+    {%- else -%}
+        {%- set incremental = not flags.FULL_REFRESH
+            and adapter.get_relation(database=target.database, schema=target.schema, identifier=for_model) is not none -%}
+    {%- endif -%}
     {%- set lo = 0 -%}
     {#- only a run that writes checks its state (compile and docs generate just render) -#}
     {%- set writing = flags.WHICH in ('run', 'build') -%}
-    {%- if is_incremental() -%}
-        {%- set held = state.get(this.identifier, {'file_id': 0, 'settings': none} if not writing else none) -%}
+    {%- if incremental -%}
+        {%- set held = state.get(owner, {'file_id': 0, 'settings': none} if not writing else none) -%}
         {%- if held is none -%}
             {{ exceptions.raise_compiler_error(
-                this.identifier ~ " exists but model_progress has no position for it, so the files it"
-                ~ " already holds are unknown: rebuild it with --full-refresh --select " ~ this.identifier) }}
+                owner ~ " exists but model_progress has no position for it, so the files it"
+                ~ " already holds are unknown: rebuild it with --full-refresh --select " ~ owner) }}
         {%- endif -%}
         {%- set lo = held.file_id -%}
-        {%- if writing and held.settings is not none and held.settings != ace_settings(this.identifier) -%}
+        {%- if writing and held.settings is not none and held.settings != ace_settings(owner) -%}
             {{ exceptions.raise_compiler_error(
-                this.identifier ~ " was built with " ~ held.settings ~ " but this run has "
-                ~ ace_settings(this.identifier) ~ ": its rows are stale; rebuild it and what"
-                ~ " depends on it: dbt build --full-refresh --select " ~ this.identifier ~ "+") }}
+                owner ~ " was built with " ~ held.settings ~ " but this run has "
+                ~ ace_settings(owner) ~ ": its rows are stale; rebuild it and what"
+                ~ " depends on it: dbt build --full-refresh --select " ~ owner ~ "+") }}
         {%- endif -%}
     {%- endif -%}
     {%- set positions = [] -%}
@@ -106,8 +112,8 @@
         {%- do positions.append(state.get(upstream, {'file_id': 0}).file_id) -%}
     {%- endfor -%}
     {%- set hi = [positions | min, lo] | max -%}
-    {%- set range = {'lo': lo, 'hi': hi, 'raw_files': none} -%}
-    {%- if is_incremental() and 'int_landed_files' in state -%}
+    {%- set range = {'lo': lo, 'hi': hi, 'raw_files': none, 'incremental': incremental} -%}
+    {%- if incremental and 'int_landed_files' in state -%}
         {#- name the raw files of the range (ace_landed_samples reads just those), unless
             there are so many that reading through the lake-wide view is as cheap -#}
         {%- set registry = api.Relation.create(database=target.database, schema=target.schema, identifier='int_landed_files') -%}
@@ -156,7 +162,7 @@
     from {{ ref('int_landed_files') }}
     where kind = {{ ace_sql_string(kind) }}
         and file_id <= {{ range.hi }}
-        {%- if is_incremental() %}
+        {%- if range.get('incremental', is_incremental()) %}
         and file_id > {{ range.lo }}
         {%- endif %}
 {%- endmacro %}
@@ -206,7 +212,7 @@
     {#- The raw samples an incremental model rereads: `samples` (hot tier) when the pending
         range cannot reach the cold tier, else `timeseries` (both tiers). A rebuild, and a
         range computed without the check (unit tests), read `timeseries`. -#}
-    {%- if is_incremental() and range.get('reaches_cold', true) is false -%}
+    {%- if range.get('incremental', is_incremental()) and range.get('reaches_cold', true) is false -%}
         {{- return(ref('samples')) -}}
     {%- endif -%}
     {{- return(ref('timeseries')) -}}

@@ -30,7 +30,7 @@
         files landed so far. A rebuild, a very large range, and unit tests (whose
         ace_pending_range carries no file list) use the view semi-joined with the registry.
     -#}
-    {%- if is_incremental() and range.get('raw_files') is not none -%}
+    {%- if range.get('incremental', is_incremental()) and range.get('raw_files') is not none -%}
         {%- if range.raw_files | length == 0 -%}
         {#- no file: an empty relation of the same columns, without binding the view (which
             would list every file of the lake) -#}

@@ -62,16 +62,18 @@
 {%- endmacro %}
 
 
-{% macro ace_stats_with_rederived(bucket_column) -%}
-    {#- The CTE `stats` of an aggregate model: the statistics of the buckets it recomputed
-        (CTE `computed`), and in an incremental run also the held buckets of points whose
-        collect_interval changed (CTE `interval_changed`) that were not recomputed (CTE
-        `touched`): same samples, so their statistics are kept and only n_expected and
-        coverage are derived again downstream. bucket_column: the bucket key besides
-        (site, point). -#}
-{%- if is_incremental() %}
+{% macro ace_stats_with_rederived(computed, bucket_column, changed_points, touched) -%}
+    {#- A select of an aggregate model's statistics: the rows of `computed` (the buckets it
+        recomputed), and in an incremental run also the held buckets of the points listed in
+        `changed_points` (their collect_interval changed) that `touched` (the buckets
+        recomputed) does not hold: same samples, so their statistics are kept and only
+        n_expected and coverage are derived again downstream. The three arguments name
+        relations (CTEs) with (site, point) and, for computed and touched, bucket_column:
+        the bucket key besides (site, point). -#}
+    select * from {{ computed }}
+    {%- if is_incremental() %}
 
-rederived as (
+    union all by name
 
     select
         held.site, held.point, held.{{ bucket_column }},
@@ -79,30 +81,11 @@ rederived as (
         held.first_value, held.last_value, held.first_ts, held.last_ts, held.m2
 
     from {{ this }} as held
-    semi join interval_changed
-        on held.site = interval_changed.site and held.point = interval_changed.point
-    anti join touched
-        on held.site = touched.site
-        and held.point = touched.point
-        and held.{{ bucket_column }} = touched.{{ bucket_column }}
-
-),
-
-stats as (
-
-    select * from computed
-    union all by name
-    select * from rederived
-
-),
-
-{%- else %}
-
-stats as (
-
-    select * from computed
-
-),
-
-{%- endif %}
+    semi join {{ changed_points }}
+        on held.site = {{ changed_points }}.site and held.point = {{ changed_points }}.point
+    anti join {{ touched }}
+        on held.site = {{ touched }}.site
+        and held.point = {{ touched }}.point
+        and held.{{ bucket_column }} = {{ touched }}.{{ bucket_column }}
+    {%- endif %}
 {%- endmacro %}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
@@ -237,6 +238,28 @@ def _fail(message: str) -> bool:
     return False
 
 
+_GRAIN = re.compile(r"samples_(\d+)(min|h|d)")
+_UNIT_SECONDS = {"min": 60, "h": 3600, "d": 86400}
+
+
+def ladder_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The aggregate ladder's tables in this warehouse (samples_5min, samples_15min, ...),
+    finest first: read from the warehouse, so a grain added as a model shows up here."""
+    names = [r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'main'"
+    ).fetchall()]
+    found = [(m, n) for n in names if (m := _GRAIN.fullmatch(n))]
+    found.sort(key=lambda item: int(item[0].group(1)) * _UNIT_SECONDS[item[0].group(2)])
+    return [n for _m, n in found]
+
+
+def banner(con: duckdb.DuckDBPyConnection) -> str:
+    tables = ", ".join(["samples", *ladder_tables(con), "point_gaps", "data_quality_daily",
+                        "points", "sites"])
+    return ("read-only session on the published warehouse; end statements with ';', "
+            f".help for commands, Ctrl-D to leave. Tables: {tables}.")
+
+
 def shell(published_dir: Path, command: str | None, *, max_rows: int = 40,
           fmt: str = "table") -> int:
     """Statements on the newest snapshot in ``published_dir``: those of ``command``, or those
@@ -262,8 +285,7 @@ def _read(session: Session) -> None:
     if interactive:
         with contextlib.suppress(ImportError):
             import readline  # noqa: F401  (line editing and history for input())
-        print("read-only session on the published warehouse; end statements with ';', "
-              ".help for commands, Ctrl-D to leave.")
+        print(banner(con))
     while not session.done:
         try:
             line = input("...> " if session.pending else "sql> ") if interactive \

@@ -9,9 +9,10 @@ from typing import Any
 
 from . import truth
 from .harness import SPECS, assert_same, read_table
+from .ladder import NAMES
 from .landing import Lake, dt
 
-TABLES = ("samples", "samples_5min", "samples_1h", "samples_1d", "point_gaps", "data_quality_daily")
+TABLES = ("samples", *NAMES, "point_gaps", "data_quality_daily")
 
 # Names of the dbt variables (docs/warehouse.md).
 AS_OF_VAR = "as_of"

@@ -23,6 +23,8 @@ from typing import Any
 import duckdb
 import pytest
 
+from .ladder import LADDER
+
 REPO = Path(__file__).resolve().parents[2]
 DBT_BIN = Path(sys.executable).with_name("dbt")
 
@@ -72,11 +74,14 @@ SPECS: dict[str, Spec] = {
             "run_id": "str",
         },
     ),
-    "samples_5min": Spec("samples_5min", ("site", "point", "bucket_start"), AGG_COLUMNS),
-    "samples_1h": Spec("samples_1h", ("site", "point", "bucket_start"), AGG_COLUMNS),
-    "samples_1d": Spec(
-        "samples_1d", ("site", "point", "bucket_start"), {**AGG_COLUMNS, "day": "date"}
-    ),
+    **{
+        grain.name: Spec(
+            grain.name,
+            ("site", "point", "bucket_start"),
+            {**AGG_COLUMNS, "day": "date"} if grain.is_local_day else AGG_COLUMNS,
+        )
+        for grain in LADDER
+    },
     "point_gaps": Spec(
         "point_gaps",
         ("site", "point", "gap_start"),

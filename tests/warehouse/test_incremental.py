@@ -10,7 +10,7 @@ every build each contract table equals the truth of everything landed so far; th
 equals a `--full-refresh` build of the same lake into another warehouse file.
 
 Row identity: batch 3 rewrites only that point's rows of that day, and run 3b rewrites nothing.
-Every other row of samples, samples_5min, samples_1h, samples_1d and data_quality_daily keeps
+Every other row of samples, the aggregate ladder's tables and data_quality_daily keeps
 its DuckDB row id (a rewritten row is deleted and inserted again, which gives it a new one) and
 its content. point_gaps rows are held to unchanged content only, and open gaps may change in
 any run, being a function of the run's time.
@@ -35,6 +35,7 @@ import pytest
 from . import scenario
 from .common import assert_tables_equal, dbt_vars, expected, read_all
 from .harness import SPECS, DbtFailed, build, fmt_key, raw_query, read_table
+from .ladder import NAMES
 from .landing import Lake, PointMeta, us
 from .scenario import LATE_DAY, Landing, utc
 from .truth import Config
@@ -48,7 +49,7 @@ BACKFILL_START = datetime(2025, 9, 3, 4, tzinfo=UTC)
 BACKFILL_END = datetime(2025, 9, 4, 4, tzinfo=UTC)
 BACKFILL = "backfill 60 days back"
 NOOP = "no new files"
-IDENTITY_TABLES = ("samples", "samples_5min", "samples_1h", "samples_1d", "data_quality_daily")
+IDENTITY_TABLES = ("samples", *NAMES, "data_quality_daily")
 
 
 def batches() -> list[tuple[str, list[Landing], datetime, list[PointMeta]]]:
@@ -206,7 +207,7 @@ def _in_backfill(table: str, key: tuple[Any, ...], row: dict[str, Any]) -> bool:
     if key[:2] != BACKFILL_POINT:
         return False
     start, end = us(BACKFILL_START), us(BACKFILL_END)
-    if table in ("samples", "samples_5min", "samples_1h", "samples_1d"):
+    if table in ("samples", *NAMES):
         return start <= key[2] < end
     if table == "data_quality_daily":
         return key[2] == LATE_DAY

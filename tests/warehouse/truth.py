@@ -1,9 +1,11 @@
 """The warehouse's contract (issue 3, "Definitions"; docs/warehouse.md) computed in plain Python.
 
 Everything here is derived from the rows the tests landed (:class:`.landing.Landed`), never from
-the warehouse and never from the model SQL. Times are integer epoch microseconds (UTC), so
-bucketing and gap lengths are exact; sums use ``math.fsum`` and the standard deviation a
-two-pass formula over the exact mean, so the expected floats are as accurate as a double allows.
+the warehouse and never from the model SQL's logic (only the ladder's grains, the bucket widths,
+are read from the models' ``ace_aggregate`` calls: ladder.py). Times are integer epoch
+microseconds (UTC), so bucketing and gap lengths are exact; sums use ``math.fsum`` and the
+standard deviation a two-pass formula over the exact mean, so the expected floats are as
+accurate as a double allows.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from .ladder import DAYS, LADDER, by_label
 from .landing import US, Landed, dt, us
 
 Key = tuple[str, str, int]  # (site, point, ts or bucket_start in epoch us)
@@ -90,17 +93,13 @@ def local_day(tz_name: str, ts_us: int) -> date:
 
 def bucket_of(grain: str, tz_name: str, ts_us: int) -> tuple[int, int, date | None]:
     """(bucket_start, bucket_end, local day) of a sample time for a grain."""
-    if grain == "5min":
-        size = 300 * US
-    elif grain == "1h":
-        size = 3600 * US
-    elif grain == "1d":
+    spec = by_label(grain)
+    if spec.is_local_day:
         day = local_day(tz_name, ts_us)
         start, end = _local_day_bounds(tz_name, day)
         assert start <= ts_us < end
         return start, end, day
-    else:
-        raise ValueError(grain)
+    size = spec.seconds * US
     start = ts_us - ts_us % size
     return start, start + size, None
 
@@ -128,7 +127,8 @@ def aggregates(
     grain: str,
     cfg: Config,
 ) -> dict[Key, Row]:
-    """samples_5min / samples_1h / samples_1d rows, keyed by (site, point, bucket_start)."""
+    """The rows of the ladder's model of this grain (its label: 5min, 1h, 1d, ...), keyed by
+    (site, point, bucket_start), computed from the raw winners (never from a finer grain)."""
     groups: dict[Key, list[Landed]] = defaultdict(list)
     bounds: dict[Key, tuple[int, date | None]] = {}
     for (site, point, ts), row in winners.items():
@@ -221,10 +221,10 @@ def data_quality_daily(
     cfg: Config,
 ) -> dict[Key, Row]:
     """data_quality_daily keyed by (site, point, local day start); see docs/warehouse.md."""
-    daily = aggregates(winners, intervals, "1d", cfg)
+    daily = aggregates(winners, intervals, DAYS.label, cfg)
     landings: dict[Key, int] = defaultdict(int)
     for r in landed:
-        start, _end, _day = bucket_of("1d", cfg.tz(r.site), r.ts)
+        start, _end, _day = bucket_of(DAYS.label, cfg.tz(r.site), r.ts)
         landings[(r.site, r.point, start)] += 1
     out: dict[Key, Row] = {}
     for key, agg in daily.items():
@@ -266,9 +266,7 @@ def warehouse(
     win = samples(landed)
     return {
         "samples": samples_rows(landed),
-        "samples_5min": aggregates(win, intervals, "5min", cfg),
-        "samples_1h": aggregates(win, intervals, "1h", cfg),
-        "samples_1d": aggregates(win, intervals, "1d", cfg),
+        **{grain.name: aggregates(win, intervals, grain.label, cfg) for grain in LADDER},
         "point_gaps": point_gaps(win, intervals, cfg),
         "data_quality_daily": data_quality_daily(landed, win, intervals, cfg),
     }

@@ -7,6 +7,7 @@
         unique_key=['site', 'point'],
         incremental_strategy='delete+insert',
         post_hook="{{ ace_record_progress(['int_landed_files']) }}",
+        meta={'ace_settings': ['default_collect_interval']},
     )
 }}
 

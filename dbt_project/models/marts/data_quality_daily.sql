@@ -11,6 +11,7 @@
         unique_key=['site', 'point', 'day'],
         incremental_strategy='delete+insert',
         post_hook="{{ ace_record_progress(['samples_1d']) }}",
+        meta={'ace_settings': ['default_collect_interval', 'site_timezones', 'default_timezone']},
     )
 }}
 

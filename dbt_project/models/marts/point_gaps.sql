@@ -1,27 +1,22 @@
 -- Per point, every interval where consecutive samples (of any kind) are further apart than
 -- max(var gap_threshold_seconds, var gap_k x the point's collect_interval); a point whose
 -- last sample is that far before the run's time (var as_of) has an open gap.
---
--- Incremental: for each point with samples in the files landed since the last run, the
--- region between the sample just before the earliest landed time and the sample just after
--- the latest one is recomputed (those two neighbours are found through samples_1d and
--- samples_5min without scanning the point's history). The incremental output carries the
--- regions in two extra columns (_region_start, _region_end), with marker rows whose
--- gap_start is null; the strategy ace_gap_regions deletes the gaps held inside each region
--- and every open gap, then inserts the new rows. A point whose collect_interval changed is
--- recomputed over its whole history.
--- (refs used only by the incremental branch, declared for the DAG)
--- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('samples') }}, {{ ref('timeseries') }}, {{ ref('samples_5min') }}, {{ ref('samples_1d') }}
+-- Incremental: the gaps of the regions in int_gap_regions (around the samples landed since
+-- the last run) are computed again; the strategy ace_gap_regions replaces the held gaps of
+-- those regions and every open gap. Build it with its steps: dbt build --select +point_gaps
+-- (docs/warehouse.md, "point_gaps").
+-- (refs used only by one branch, declared for the DAG)
+-- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('samples') }}, {{ ref('timeseries') }}, {{ ref('samples_5min') }}, {{ ref('int_gap_regions') }}
 {{
     config(
         unique_key=['site', 'point', 'gap_start'],
         incremental_strategy='ace_gap_regions',
-        on_schema_change='ignore',
-        post_hook="{{ ace_record_progress(['samples_1d', 'int_point_activity']) }}",
+        post_hook="{{ ace_record_progress(['int_gap_regions']) }}",
+        meta={'ace_settings': ['default_collect_interval', 'gap_threshold_seconds', 'gap_k']},
     )
 }}
 
-{%- set range = ace_pending_range(['samples_1d', 'int_point_activity']) %}
+{%- set range = ace_pending_range(['int_gap_regions']) %}
 
 with
 
@@ -34,144 +29,27 @@ intervals as (
 
 {%- if is_incremental() %}
 
-interval_changed as (
-
-    select site, point
-    from {{ ref('int_point_metadata') }}
-    where interval_changed_file_id > {{ range.lo }}
-        and interval_changed_file_id <= {{ range.hi }}
-
-),
-
-landed_range as (
-
-    -- per point, the span of the landed sample times (points recomputed whole are left out)
-    select
-        raw_rows.site,
-        raw_rows.point,
-        min(raw_rows.ts) as min_ts,
-        max(raw_rows.ts) as max_ts
-
-    from {{ ace_landed_samples(range) }} as raw_rows
-    anti join interval_changed
-        on raw_rows.site = interval_changed.site and raw_rows.point = interval_changed.point
-    group by raw_rows.site, raw_rows.point
-
-),
-
-landed_bounds as (
-
-    select
-        landed_range.*,
-        {{ ace_bucket_start('min_ts', 300) }} as min_bucket,
-        {{ ace_bucket_start('max_ts', 300) }} + interval 5 minute as max_bucket_end,
-        {{ ace_local_midnight(ace_local_date('min_ts', ace_site_timezone('site')), ace_site_timezone('site')) }} as min_day_start,
-        {{ ace_local_midnight(ace_local_date('max_ts', ace_site_timezone('site')) ~ ' + 1', ace_site_timezone('site')) }} as max_day_end
-
-    from landed_range
-
-),
-
--- the sample just before min_ts: in its 5-minute bucket, else in an earlier bucket of its
--- local day, else in an earlier day
-before_in_bucket as (
-
-    select b.site, b.point, max(s.ts) as ts
-    from landed_bounds as b
-    inner join {{ ace_raw_relation(range) }} as s
-        on s.site = b.site and s.point = b.point
-        and s.ts >= b.min_bucket and s.ts < b.min_ts
-    group by b.site, b.point
-
-),
-
-before_in_day as (
-
-    select b.site, b.point, max(f.last_ts) as ts
-    from landed_bounds as b
-    inner join {{ ref('samples_5min') }} as f
-        on f.site = b.site and f.point = b.point
-        and f.bucket_start >= b.min_day_start and f.bucket_start < b.min_bucket
-    group by b.site, b.point
-
-),
-
-before_earlier as (
-
-    select b.site, b.point, max(d.last_ts) as ts
-    from landed_bounds as b
-    inner join {{ ref('samples_1d') }} as d
-        on d.site = b.site and d.point = b.point
-        and d.bucket_start < b.min_day_start
-    group by b.site, b.point
-
-),
-
--- the sample just after max_ts, symmetrically
-after_in_bucket as (
-
-    select b.site, b.point, min(s.ts) as ts
-    from landed_bounds as b
-    inner join {{ ace_raw_relation(range) }} as s
-        on s.site = b.site and s.point = b.point
-        and s.ts > b.max_ts and s.ts < b.max_bucket_end
-    group by b.site, b.point
-
-),
-
-after_in_day as (
-
-    select b.site, b.point, min(f.first_ts) as ts
-    from landed_bounds as b
-    inner join {{ ref('samples_5min') }} as f
-        on f.site = b.site and f.point = b.point
-        and f.bucket_start >= b.max_bucket_end and f.bucket_start < b.max_day_end
-    group by b.site, b.point
-
-),
-
-after_later as (
-
-    select b.site, b.point, min(d.first_ts) as ts
-    from landed_bounds as b
-    inner join {{ ref('samples_1d') }} as d
-        on d.site = b.site and d.point = b.point
-        and d.bucket_start >= b.max_day_end
-    group by b.site, b.point
-
-),
-
 regions as (
 
-    select
-        b.site,
-        b.point,
-        b.min_ts,
-        b.max_ts,
-        coalesce(
-            before_in_bucket.ts, before_in_day.ts, before_earlier.ts
-        ) as before_ts,
-        coalesce(
-            after_in_bucket.ts, after_in_day.ts, after_later.ts
-        ) as after_ts
+    -- the regions prepared for this run's range (ace_gap_regions deletes by the same rule)
+    select * from {{ ref('int_gap_regions') }}
+    where from_file_id = {{ range.lo }}
 
-    from landed_bounds as b
-    left join before_in_bucket using (site, point)
-    left join before_in_day using (site, point)
-    left join before_earlier using (site, point)
-    left join after_in_bucket using (site, point)
-    left join after_in_day using (site, point)
-    left join after_later using (site, point)
+),
+
+whole_points as (
+
+    -- points recomputed over their whole history (usually none: an empty build side, so
+    -- the semi join below ends without scanning the samples)
+    select site, point from regions where is_whole
 
 ),
 
 region_samples as (
 
-    -- (joined to landed_bounds, not regions: the simpler build side lets DuckDB push the
-    -- time range into the samples scan)
     select s.site, s.point, s.ts
     from {{ ace_raw_relation(range) }} as s
-    inner join landed_bounds as b
+    inner join regions as b
         on s.site = b.site and s.point = b.point
         and s.ts >= b.min_ts and s.ts <= b.max_ts
 
@@ -184,27 +62,8 @@ region_samples as (
     union all
     select s.site, s.point, s.ts
     from {{ ace_raw_relation(range) }} as s
-    semi join interval_changed
-        on s.site = interval_changed.site and s.point = interval_changed.point
-
-),
-
-region_bounds as (
-
-    select
-        site,
-        point,
-        coalesce(before_ts, min_ts) as _region_start,
-        coalesce(after_ts, cast('infinity' as timestamp with time zone)) as _region_end
-    from regions
-
-    union all
-    select
-        site,
-        point,
-        cast('-infinity' as timestamp with time zone) as _region_start,
-        cast('infinity' as timestamp with time zone) as _region_end
-    from interval_changed
+    semi join whole_points
+        on s.site = whole_points.site and s.point = whole_points.point
 
 ),
 
@@ -298,32 +157,7 @@ gaps as (
 
 )
 
-{%- if is_incremental() %}
-
-select
-    gaps.*,
-    cast(null as timestamp with time zone) as _region_start,
-    cast(null as timestamp with time zone) as _region_end
-from gaps
-
-union all
-
--- region markers: the strategy deletes held gaps starting in [_region_start, _region_end)
-select
-    site,
-    point,
-    cast(null as timestamp with time zone) as gap_start,
-    cast(null as timestamp with time zone) as gap_end,
-    cast(null as interval) as duration,
-    cast(null as double) as missing_expected,
-    cast(null as boolean) as is_open,
-    _region_start,
-    _region_end
-from region_bounds
-
-{%- else %}
-
 select * from gaps
+{%- if not is_incremental() %}
 order by site, point, gap_start
-
 {%- endif %}
