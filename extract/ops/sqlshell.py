@@ -285,7 +285,7 @@ def _read(session: Session) -> None:
     if interactive:
         with contextlib.suppress(ImportError):
             import readline  # noqa: F401  (line editing and history for input())
-        print(banner(con))
+        print(banner(session.con))
     while not session.done:
         try:
             line = input("...> " if session.pending else "sql> ") if interactive \
