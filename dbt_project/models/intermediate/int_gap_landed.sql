@@ -19,9 +19,12 @@ with
 
 interval_changed as (
 
-    select site, point
+    select
+        site,
+        point
     from {{ ref('int_point_metadata') }}
-    where interval_changed_file_id > {{ range.lo }}
+    where
+        interval_changed_file_id > {{ range.lo }}
         and interval_changed_file_id <= {{ range.hi }}
 
 ),
@@ -65,9 +68,12 @@ final as (
         interval_changed.point,
         cast({{ range.lo }} as bigint) as from_file_id,
         true as is_whole,
-        {%- for column in ['min_ts', 'max_ts', 'min_bucket', 'max_bucket_end', 'min_day_start', 'max_day_end'] %}
-        cast(null as timestamp with time zone) as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        cast(null as timestamp with time zone) as min_ts,
+        cast(null as timestamp with time zone) as max_ts,
+        cast(null as timestamp with time zone) as min_bucket,
+        cast(null as timestamp with time zone) as max_bucket_end,
+        cast(null as timestamp with time zone) as min_day_start,
+        cast(null as timestamp with time zone) as max_day_end
 
     from interval_changed
 

@@ -13,7 +13,6 @@
 }}
 
 {%- set range = ace_pending_range(['int_gap_landed'], for_model='point_gaps') %}
-{%- set columns = ['min_ts', 'max_ts', 'before_ts', 'after_ts'] %}
 
 {%- if range.get('incremental', false) %}
 
@@ -126,9 +125,10 @@ select
     cast(null as varchar) as point,
     cast({{ range.lo }} as bigint) as from_file_id,
     cast(null as boolean) as is_whole,
-    {%- for column in columns %}
-    cast(null as timestamp with time zone) as {{ column }}{{ ',' if not loop.last }}
-    {%- endfor %}
+    cast(null as timestamp with time zone) as min_ts,
+    cast(null as timestamp with time zone) as max_ts,
+    cast(null as timestamp with time zone) as before_ts,
+    cast(null as timestamp with time zone) as after_ts
 where false
 
 {%- endif %}

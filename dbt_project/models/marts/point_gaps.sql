@@ -22,7 +22,10 @@ with
 
 intervals as (
 
-    select site, point, collect_interval
+    select
+        site,
+        point,
+        collect_interval
     from {{ ref('int_point_metadata') }}
 
 ),
