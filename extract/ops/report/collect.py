@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
+import pyarrow as pa
 
 from . import lookat, summary
 from .model import (
@@ -171,9 +172,16 @@ def page_name(site: str) -> str:
 
 
 def _keys_table(con: duckdb.DuckDBPyConnection, rows: Sequence[PointRow]) -> str:
-    con.execute("create or replace temp table report_keys as select unnest(?::varchar[]) "
-                "as site, unnest(?::varchar[]) as point",
-                [[r.site for r in rows], [r.point for r in rows]])
+    """A temp table of the rows' (site, point), passed as Arrow (a Python list parameter
+    is converted item by item)."""
+    keys = pa.table({"site": pa.array([r.site for r in rows], pa.string()),
+                     "point": pa.array([r.point for r in rows], pa.string())})
+    con.register("report_keys_arrow", keys)
+    try:
+        con.execute("create or replace temp table report_keys as "
+                    "select distinct site, point from report_keys_arrow")
+    finally:
+        con.unregister("report_keys_arrow")
     return "report_keys"
 
 
@@ -186,7 +194,7 @@ def _fill_cells(con: duckdb.DuckDBPyConnection, rel: dict[str, str], window: Win
     quality_rows = con.execute(
         f"select q.site, q.point, q.day, q.coverage, q.actual, q.expected, q.quality_score "
         f"from {rel['data_quality_daily']} as q "
-        f"semi join (select distinct site, point from {keys}) as k "
+        f"semi join {keys} as k "
         f"on k.site = q.site and k.point = q.point "
         f"where q.day >= ? and q.day <= ?", [window.first_day, window.last_day]).fetchall()
     quality = {(str(s), str(p), d): (cov, actual, expected, score)
