@@ -50,11 +50,14 @@ def _connect(path: Path) -> duckdb.DuckDBPyConnection:
             f"no warehouse at {path}: build it first (`make run`, or `dbt build "
             "--project-dir dbt_project --profiles-dir .`)")
     try:
-        return duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
         raise ReportError(
             f"cannot open {path} read-only: {exc}. While a scheduled build holds the file, "
             "report on the published snapshot instead (published/current.duckdb)") from None
+    # no progress bar on stderr: the report is a step of the main job, which logs
+    con.execute("set enable_progress_bar = false")
+    return con
 
 
 def _relations(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:

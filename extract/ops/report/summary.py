@@ -90,14 +90,19 @@ def summarise_points(con: duckdb.DuckDBPyConnection, rel: dict[str, str],
                    and k.last_sample_ts >= $start::timestamptz)
                or g.gaps is not null
         ),
+        zone_days as (  -- whether each local day of each zone in use has ended
+            select z.zone, d.day,
+                   timezone(z.zone, cast(d.day + 1 as timestamp)) <= $as_of::timestamptz
+                       as is_complete
+            from (select distinct zone from known) as z, days as d
+        ),
         cells as (
             select s.site, s.point,
                    least(coalesce(q.coverage, 0.0), 1.0) as capped,
-                   coalesce(q.coverage, 0.0) = 0 as is_empty,
-                   timezone(s.zone, cast(d.day + 1 as timestamp)) <= $as_of::timestamptz
-                       as is_complete
+                   coalesce(q.coverage, 0.0) = 0 as is_empty, d.is_complete
             from scope as s
-            join days as d on d.day between s.first_day and s.today
+            join zone_days as d
+                on d.zone = s.zone and d.day between s.first_day and s.today
             left join {rel['data_quality_daily']} as q
                 on q.site = s.site and q.point = s.point and q.day = d.day
         ),
