@@ -123,7 +123,8 @@ def render_site(data: ReportData, page: SitePage, index: str, *,
         f"<p><a id=\"back\" href=\"{e(index)}\">&larr; all sites</a></p><dl class=\"meta\">",
         *_meta(data),
         "</dl></header>",
-        "<section id=\"site\"><table id=\"freshness-table\">" + SITE_HEAD + "<tbody>"
+        "<section id=\"site\"><h2>Freshness and coverage</h2>"
+        "<table id=\"freshness-table\">" + SITE_HEAD + "<tbody>"
         + site_rows([s], data.window.as_of, links=False) + "</tbody></table></section>",
         equipment_section(page.equipment, page.equipment_total, with_site=False),
         worst_section(page.points[:worst], worst, s.in_window, 0, []),
