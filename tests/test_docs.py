@@ -43,3 +43,14 @@ def test_readme_commands_are_make_targets_and_ci_runs_the_test_command() -> None
     assert "make demo" in readme and "make test" in readme
     assert "make test" in (REPO / ".ci" / "run").read_text()
     assert re.search(r"^\.DEFAULT_GOAL := help", makefile, re.M)
+
+
+def test_every_report_option_is_in_the_report_docs() -> None:
+    from extract.ops.report import build_parser as report_parser
+
+    doc = (REPO / "docs" / "report.md").read_text()
+    flags = [f for a in report_parser()._actions for f in a.option_strings
+             if f.startswith("--") and f != "--help"]
+    assert "--site-pages" in flags and "--worst" in flags
+    for flag in flags:
+        assert f"| `{flag}`" in doc, f"report {flag} is not in docs/report.md's option table"

@@ -406,7 +406,9 @@ def test_heatmap_row_cap_and_atomic_write(built: tuple[Path, Lake, Path], tmp_pa
     out_dir = tmp_path / "site"
     out = write_report(warehouse, out_dir / "index.html", run_results=run_results, as_of=AS_OF,
                        days=DAYS, max_rows=2)
-    assert sorted(p.name for p in out_dir.iterdir()) == ["index.html"]  # no temporary left
+    # the page and one page per site, no temporary left
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "index.html", "site-east.html", "site-north.html", "site-south.html"]
     page = parse_html(out.read_text(encoding="utf-8"))
     heatmap = page.find("svg", id="coverage-heatmap")
     rows = [(t.attrs["data-site"], t.attrs["data-point"])

@@ -1,15 +1,18 @@
-"""A static data-quality report of the warehouse: one self-contained HTML file.
+"""A static data-quality report of the warehouse: self-contained HTML pages.
 
 ``python -m extract report --warehouse W --out report/index.html`` opens the DuckDB file
-read-only and writes a single page with no script, no external resource and no server:
-a coverage heatmap (points x local days), a gap timeline, value charts of the points to
-look at (:mod:`.lookat`), freshness per site, the worst points and the dbt test results
-of the last build (``run_results.json``). Every chart is inline SVG; every name from the
-warehouse is HTML-escaped. See ``docs/report.md``.
+read-only and writes a main page with no script, no external resource and no server:
+a coverage heatmap of the worst points (points x local days), a gap timeline, value charts
+of the points to look at (:mod:`.lookat`), every site's freshness and coverage, the worst
+equipment and points, and the dbt test results of the last build (``run_results.json``);
+beside it, a bounded page per site for the sites of lowest coverage. The per-point work is
+aggregated in DuckDB (:mod:`.summary`), so Python handles only what is drawn. Every chart
+is inline SVG; every name from the warehouse is HTML-escaped. See ``docs/report.md``.
 
 Exit status of :func:`main`: 0 written, 2 the warehouse cannot be reported on (no file,
-not built, locked by a build) or bad arguments. Modules: :mod:`.model`, :mod:`.collect`
-(reading), :mod:`.render` and :mod:`.charts` (the page), :mod:`.command`.
+not built, locked by a build) or bad arguments. Modules: :mod:`.model`, :mod:`.collect` and
+:mod:`.summary` (reading), :mod:`.render`, :mod:`.pages` and :mod:`.charts` (the pages),
+:mod:`.command`.
 """
 
 from __future__ import annotations

@@ -39,10 +39,9 @@ def _legend() -> str:
     return "<div class=\"legend\" id=\"coverage-legend\">" + "".join(items) + "</div>"
 
 
-def heatmap_section(data: ReportData, max_rows: int) -> str:
-    w = data.window
-    rows = data.points[:max_rows]
-    left_out = len(data.points) - len(rows)
+def heatmap_section(rows: Sequence[PointRow], w: Window, left_out: int) -> str:
+    """The heatmap of ``rows`` (already cut to what is drawn); ``left_out`` more points in
+    scope are not drawn."""
     days = w.days
     cell_w = max(18, min(36, 720 // max(len(days), 1)))
     cell_h, head_h = 16, 84
@@ -109,7 +108,7 @@ def _cell_title(cell: Cell) -> str:
 
 def gaps_section(data: ReportData) -> str:
     w = data.window
-    with_gaps = sum(1 for r in data.points if r.gaps_in_window)
+    with_gaps = data.with_gaps
     shown = data.lanes
     intro = (
         "<section id=\"gaps\"><h2>Gap timeline</h2><p class=\"note\">One lane per point "

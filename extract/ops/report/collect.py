@@ -3,25 +3,34 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-from collections import Counter, defaultdict
+import re
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
+import pyarrow as pa
 
-from . import lookat
+from . import lookat, summary
 from .model import (
     EPOCH,
+    EQUIPMENT_ROWS,
+    HEATMAP_MAX_ROWS,
+    LOOK_MAX,
     REQUIRED_COLUMNS,
+    SITE_PAGES,
     STATUS_ORDER,
     TEST_COMMANDS,
     TEST_STATUSES,
     TIMELINE_MAX_LANES,
+    WORST_POINTS,
     Cell,
     DbtTestResult,
     Gap,
@@ -29,7 +38,8 @@ from .model import (
     ReportData,
     ReportError,
     RunResults,
-    SiteFreshness,
+    SitePage,
+    SiteSummary,
     Window,
 )
 
@@ -40,11 +50,14 @@ def _connect(path: Path) -> duckdb.DuckDBPyConnection:
             f"no warehouse at {path}: build it first (`make run`, or `dbt build "
             "--project-dir dbt_project --profiles-dir .`)")
     try:
-        return duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
         raise ReportError(
             f"cannot open {path} read-only: {exc}. While a scheduled build holds the file, "
             "report on the published snapshot instead (published/current.duckdb)") from None
+    # no progress bar on stderr: the report is a step of the main job, which logs
+    con.execute("set enable_progress_bar = false")
+    return con
 
 
 def _relations(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
@@ -101,54 +114,111 @@ def _window(as_of: datetime, days: int, zones: Iterable[str]) -> Window:
     return Window(as_of=as_of, first_day=first_day, last_day=last_day, start=start)
 
 
-def _us(t: datetime) -> int:
-    delta = t - EPOCH
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+def load(warehouse: Path, *, as_of: datetime, days: int, run_results: Path | None,
+         max_rows: int = HEATMAP_MAX_ROWS, worst: int = WORST_POINTS,
+         site_pages: int = SITE_PAGES) -> ReportData:
+    """Everything the pages show, read from the warehouse (read-only) and run_results.json.
 
-
-def load(warehouse: Path, *, as_of: datetime, days: int, run_results: Path | None) -> ReportData:
-    """Everything the page shows, read from the warehouse (read-only) and run_results.json."""
+    The per-point work is aggregated in DuckDB (:mod:`.summary`); what comes back to Python
+    is bounded by what is drawn: ``max_rows`` heatmap rows and ``worst`` table rows per
+    page, the timeline's lanes, every site's table row and ``site_pages`` site pages."""
     con = _connect(warehouse)
     try:
         rel = _relations(con, warehouse)
-        site_rows = con.execute(
-            f"select site, timezone from {rel['sites']} order by site").fetchall()
-        point_rows = con.execute(
-            f"select site, point, timezone, collect_interval, epoch_us(first_sample_ts), "
-            f"epoch_us(last_sample_ts) from {rel['points']} order by site, point").fetchall()
-        window = _window(as_of, days, [str(r[1]) for r in site_rows]
-                         + [str(r[2]) for r in point_rows])
-        lo, hi = _us(window.start), _us(window.as_of)
-        overlap = (f"epoch_us(gap_start) < {hi} and "
-                   f"(gap_end is null or epoch_us(gap_end) > {lo})")
-        clipped = (f"least(coalesce(epoch_us(gap_end), {hi}), {hi}) "
-                   f"- greatest(epoch_us(gap_start), {lo})")
-        gap_stats = con.execute(
-            f"select site, point, count(*), sum({clipped}) / 1e6, "
-            f"min(case when is_open then epoch_us(gap_start) end) "
-            f"from {rel['point_gaps']} where {overlap} group by site, point").fetchall()
-        quality_rows = con.execute(
-            f"select site, point, day, coverage, actual, expected, quality_score "
-            f"from {rel['data_quality_daily']} where day >= ? and day <= ?",
-            [window.first_day, window.last_day]).fetchall()
-        open_rows = con.execute(
-            f"select site, count(*) from {rel['point_gaps']} where is_open group by site"
-        ).fetchall()
-
-        points, never = _point_rows(point_rows, gap_stats, quality_rows, window)
-        lanes = sorted((r for r in points if r.gaps_in_window),
-                       key=lambda r: (-r.gap_seconds, r.site, r.point))[:TIMELINE_MAX_LANES]
-        # only the lanes' gaps are read: a flapping fleet has millions of them
-        lane_keys = [f"{r.site}\x1f{r.point}" for r in lanes]
-        gap_rows = con.execute(
-            f"select site, point, epoch_us(gap_start), epoch_us(gap_end), missing_expected "
-            f"from {rel['point_gaps']} where {overlap} and site || chr(31) || point in "
-            f"(select unnest(?::varchar[])) order by site, point, gap_start",
-            [lane_keys]).fetchall() if lane_keys else []
+        zones = [str(z) for (z,) in con.execute(
+            f"select distinct timezone from {rel['sites']} union "
+            f"select distinct timezone from {rel['points']}").fetchall() if z is not None]
+        window = _window(as_of, days, zones)
+        summary.summarise_points(con, rel, window)
+        points = summary.worst_points(con, max(max_rows, worst, LOOK_MAX))
+        in_scope, with_gaps = summary.counts(con)
+        never_count, never = summary.never_reported(con, rel, WORST_POINTS)
+        lanes = summary.most_gap_time(con, TIMELINE_MAX_LANES)
+        sites = summary.sites(con, rel)
+        equipment_total, equipment = summary.equipment(con, EQUIPMENT_ROWS)
+        chosen = _page_sites(sites, site_pages)
+        sites = [replace(s, page=page_name(s.site)) if s.site in chosen else s for s in sites]
+        pages = [_site_page(con, s, max(max_rows, worst)) for s in sites if s.page]
+        drawn = points[:max_rows] + [r for p in pages for r in p.points[:max_rows]]
+        _fill_cells(con, rel, window, drawn)
+        _fill_bars(con, rel, window, lanes)
         looks = lookat.collect(con, rel, window, points)
     finally:
         con.close()
+    return ReportData(
+        warehouse=warehouse, generated_at=datetime.now(UTC), window=window, points=points,
+        lanes=lanes, sites=sites, never_reported=never,
+        run_results=read_run_results(run_results), look=looks, in_scope=in_scope,
+        with_gaps=with_gaps, never_count=never_count, equipment=equipment,
+        equipment_total=equipment_total, pages=pages)
 
+
+def _site_page(con: duckdb.DuckDBPyConnection, site: SiteSummary, rows: int) -> SitePage:
+    total, equipment = summary.equipment(con, EQUIPMENT_ROWS, site=site.site)
+    return SitePage(site, summary.worst_points(con, rows, site=site.site), equipment, total)
+
+
+def _page_sites(sites: Sequence[SiteSummary], n: int) -> set[str]:
+    """The ``n`` sites that get a page: lowest mean coverage, then most open gaps."""
+    ranked = sorted(sites, key=lambda s: (math.inf if s.mean_coverage is None
+                                          else s.mean_coverage, -s.open_gaps, s.site))
+    return {s.site for s in ranked[:n]}
+
+
+def page_name(site: str) -> str:
+    """The file name of a site's page: ``site-<name>.html``, the name made safe for a file
+    (with a short hash of the real name when anything had to be replaced)."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", site)[:80]
+    if safe != site or not safe:
+        safe += "-" + hashlib.sha1(site.encode("utf-8")).hexdigest()[:8]
+    return f"site-{safe}.html"
+
+
+def _keys_table(con: duckdb.DuckDBPyConnection, rows: Sequence[PointRow]) -> str:
+    """A temp table of the rows' (site, point), passed as Arrow (a Python list parameter
+    is converted item by item)."""
+    keys = pa.table({"site": pa.array([r.site for r in rows], pa.string()),
+                     "point": pa.array([r.point for r in rows], pa.string())})
+    con.register("report_keys_arrow", keys)
+    try:
+        con.execute("create or replace temp table report_keys as "
+                    "select distinct site, point from report_keys_arrow")
+    finally:
+        con.unregister("report_keys_arrow")
+    return "report_keys"
+
+
+def _fill_cells(con: duckdb.DuckDBPyConnection, rel: dict[str, str], window: Window,
+                rows: Sequence[PointRow]) -> None:
+    """The heatmap cells of the rows drawn (only theirs are read)."""
+    if not rows:
+        return
+    keys = _keys_table(con, rows)
+    quality_rows = con.execute(
+        f"select q.site, q.point, q.day, q.coverage, q.actual, q.expected, q.quality_score "
+        f"from {rel['data_quality_daily']} as q "
+        f"semi join {keys} as k "
+        f"on k.site = q.site and k.point = q.point "
+        f"where q.day >= ? and q.day <= ?", [window.first_day, window.last_day]).fetchall()
+    quality = {(str(s), str(p), d): (cov, actual, expected, score)
+               for s, p, d, cov, actual, expected, score in quality_rows}
+    for row in rows:
+        row.cells = _cells(row, window, quality)
+
+
+def _fill_bars(con: duckdb.DuckDBPyConnection, rel: dict[str, str], window: Window,
+               lanes: Sequence[PointRow]) -> None:
+    """The gaps of the timeline's lanes (only theirs: a flapping fleet has millions)."""
+    if not lanes:
+        return
+    keys = _keys_table(con, lanes)
+    lo, hi = window.start, window.as_of
+    gap_rows = con.execute(
+        f"select g.site, g.point, epoch_us(g.gap_start), epoch_us(g.gap_end), "
+        f"g.missing_expected from {rel['point_gaps']} as g "
+        f"semi join {keys} as k on k.site = g.site and k.point = g.point "
+        f"where g.gap_start < ? and (g.gap_end is null or g.gap_end > ?) "
+        f"order by g.site, g.point, g.gap_start", [hi, lo]).fetchall()
     by_point: dict[tuple[str, str], list[Gap]] = defaultdict(list)
     for site, point, start_us, end_us, missing in gap_rows:
         start = _instant(start_us)
@@ -157,63 +227,6 @@ def load(warehouse: Path, *, as_of: datetime, days: int, run_results: Path | Non
             Gap(str(site), str(point), start, _instant(end_us), float(missing or 0.0)))
     for row in lanes:
         row.bars = by_point.get((row.site, row.point), [])
-    return ReportData(
-        warehouse=warehouse, generated_at=datetime.now(UTC), window=window, points=points,
-        lanes=lanes, sites=_freshness(site_rows, point_rows, open_rows),
-        never_reported=never, run_results=read_run_results(run_results), look=looks)
-
-
-def _point_rows(
-    point_rows: Sequence[tuple[Any, ...]],
-    gap_stats: Sequence[tuple[Any, ...]],
-    quality_rows: Sequence[tuple[Any, ...]],
-    window: Window,
-) -> tuple[list[PointRow], list[tuple[str, str]]]:
-    """The points in scope (a sample or a gap in the window), worst first, and the points
-    that never reported."""
-    quality = {(str(s), str(p), d): (cov, actual, expected, score)
-               for s, p, d, cov, actual, expected, score in quality_rows}
-    stats = {(str(s), str(p)): (int(n), float(secs or 0.0), _instant(open_us))
-             for s, p, n, secs, open_us in gap_stats}
-    points: list[PointRow] = []
-    never: list[tuple[str, str]] = []
-    for site, point, tz, interval, first_us, last_us in point_rows:
-        key = (str(site), str(point))
-        first, last = _instant(first_us), _instant(last_us)
-        if first is None:
-            never.append(key)
-            continue
-        reported = last is not None and first <= window.as_of and last >= window.start
-        if not reported and key not in stats:
-            continue
-        row = PointRow(key[0], key[1], str(tz), float(interval or 0), first, last)
-        row.cells = _cells(row, window, quality)
-        if key in stats:
-            row.gaps_in_window, row.gap_seconds, row.open_since = stats[key]
-        points.append(row)
-    points.sort(key=_badness)
-    return points, never
-
-
-def _freshness(
-    site_rows: Sequence[tuple[Any, ...]],
-    point_rows: Sequence[tuple[Any, ...]],
-    open_rows: Sequence[tuple[Any, ...]],
-) -> list[SiteFreshness]:
-    """Per site: its zone, points, latest sample of any point and open gaps."""
-    last_by_site: dict[str, datetime] = {}
-    count_by_site: Counter[str] = Counter()
-    zone_by_site: dict[str, str] = {str(s): str(tz) for s, tz in site_rows}
-    for site, _point, tz, _interval, _first_us, last_us in point_rows:
-        count_by_site[str(site)] += 1
-        zone_by_site.setdefault(str(site), str(tz))
-        last = _instant(last_us)
-        if last is not None and (str(site) not in last_by_site or last > last_by_site[str(site)]):
-            last_by_site[str(site)] = last
-    open_by_site = {str(s): int(n) for s, n in open_rows}
-    return [SiteFreshness(site, zone_by_site[site], count_by_site[site],
-                          last_by_site.get(site), open_by_site.get(site, 0))
-            for site in sorted(zone_by_site)]
 
 
 def _cells(row: PointRow, window: Window,
@@ -244,12 +257,6 @@ def _cells(row: PointRow, window: Window,
                           None if score is None else float(score),
                           "" if complete else "day in progress", complete))
     return cells
-
-
-def _badness(row: PointRow) -> tuple[float, float, str, str]:
-    """Sort key, worst first: lowest mean coverage, then most gap time in the window."""
-    mean = row.mean_coverage
-    return (math.inf if mean is None else mean, -row.gap_seconds, row.site, row.point)
 
 
 def _test_name(unique_id: str) -> tuple[str, str]:

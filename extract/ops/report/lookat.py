@@ -42,16 +42,22 @@ def deviations(con: duckdb.DuckDBPyConnection, rel: dict[str, str], window: Wind
         with last_day as (
             select h.site, h.point, min(h."min") as lo, max(h."max") as hi
             from samples_1h h
-            where h.bucket_start >= ? and h.bucket_start < ?
+            where h.bucket_start >= $recent and h.bucket_start < $as_of
             group by h.site, h.point
+        ),
+        ended as (  -- the (zone, local day)s that ended 24 hours before as of
+            select z.timezone, d.day
+            from (select distinct timezone from {rel['points']}) z,
+                 (select distinct day from samples_1d where day >= $first_day) d
+            where timezone(z.timezone, cast(d.day + 1 as timestamp)) <= $recent
         ),
         before as (
             select d.site, d.point, min(d."min") as lo, max(d."max") as hi,
                    median(d."max" - d."min") as span, count(*) as days
             from samples_1d d
             join {rel['points']} p on p.site = d.site and p.point = d.point
-            where d.day >= ? and d."min" is not null
-              and timezone(p.timezone, cast(d.day + 1 as timestamp)) <= ?
+            join ended e on e.timezone = p.timezone and e.day = d.day
+            where d.day >= $first_day and d."min" is not null
             group by d.site, d.point
             having count(*) >= 2
         ),
@@ -65,8 +71,9 @@ def deviations(con: duckdb.DuckDBPyConnection, rel: dict[str, str], window: Wind
         )
         select * from scored where score > 0
         order by score desc, site, point
-        limit ?""",
-        [recent, window.as_of, window.first_day, recent, limit]).fetchall()
+        limit $limit""",
+        {"recent": recent, "as_of": window.as_of, "first_day": window.first_day,
+         "limit": limit}).fetchall()
     return [Deviation(str(s), str(p), float(lo), float(hi), float(ulo), float(uhi), int(n),
                       float(score)) for s, p, lo, hi, ulo, uhi, n, score in rows]
 

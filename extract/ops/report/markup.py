@@ -79,6 +79,15 @@ def shorten_left(text: str, limit: int = 64) -> str:
     return text if len(text) <= limit else "\u2026" + text[-(limit - 1):]
 
 
+def equipment_of(site: str, point: str) -> str:
+    """The point's equipment: the nearest segment of the name (split at ``/`` and ``.``)
+    before the last one that is not a driver path word or the site; '' when none is.
+    :func:`.summary.equipment_sql` is its SQL twin (the per-equipment summaries)."""
+    parts = [p for p in re.split(r"[/.]", point) if p]
+    return next((p for p in reversed(parts[:-1])
+                 if p.lower() not in FILLER_SEGMENTS and p != site), "")
+
+
 def row_label(site: str, point: str, *, with_site: bool) -> str:
     """What tells a point apart: the equipment (the nearest segment before the last that is
     not a driver path word or the site) and the last segment of the name, split at ``/``
@@ -86,8 +95,7 @@ def row_label(site: str, point: str, *, with_site: bool) -> str:
     parts = [p for p in re.split(r"[/.]", point) if p]
     if not parts:
         return f"{site}: {point}" if with_site else point
-    equipment = next((p for p in reversed(parts[:-1])
-                      if p.lower() not in FILLER_SEGMENTS and p != site), None)
+    equipment = equipment_of(site, point)
     core = f"{equipment} / {parts[-1]}" if equipment else parts[-1]
     return f"{site}: {core}" if with_site else core
 

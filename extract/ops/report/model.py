@@ -23,10 +23,16 @@ DEFAULT_OUT = Path("report") / "index.html"
 DEFAULT_RUN_RESULTS = Path("dbt_project") / "target" / "run_results.json"
 
 
-HEATMAP_MAX_ROWS = 200  # points drawn in the heatmap (worst first)
+HEATMAP_MAX_ROWS = 200  # points drawn in the heatmap (worst first), on each page
 
 
-WORST_POINTS = 20
+WORST_POINTS = 20  # rows of the worst-points table (--worst), on each page
+
+
+SITE_PAGES = 50  # sites with a page of their own (--site-pages), worst first
+
+
+EQUIPMENT_ROWS = 50  # rows of an equipment table (the worst), on each page
 
 
 LOOK_MAX = 6  # charts in "Points to look at"
@@ -143,38 +149,50 @@ class PointRow:
     interval: float
     first_sample: datetime | None
     last_sample: datetime | None
-    cells: list[Cell] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)  # only for the rows drawn
     gaps_in_window: int = 0
     gap_seconds: float = 0.0
     open_since: datetime | None = None
     bars: list[Gap] = field(default_factory=list)  # its gaps in the window (timeline lanes)
+    # mean of min(coverage, 1) over the complete days (the day in progress only counts
+    # when there is nothing else); None when no day of the window expected samples
+    mean_coverage: float | None = None
+    empty_days: int = 0  # complete days without a numeric sample
 
     @property
     def label(self) -> str:
         return f"{self.site} / {self.point}"
 
-    @property
-    def mean_coverage(self) -> float | None:
-        """Mean of min(coverage, 1) over the complete days (the day in progress only counts
-        when there is nothing else); None when no day of the window expected samples."""
-        known = [c for c in self.cells if c.coverage is not None]
-        complete = [c for c in known if c.complete] or known
-        if not complete:
-            return None
-        return math.fsum(min(c.coverage or 0.0, 1.0) for c in complete) / len(complete)
 
-    @property
-    def empty_days(self) -> int:
-        return sum(1 for c in self.cells if c.coverage == 0.0 and c.complete)
+@dataclass(frozen=True)
+class SiteSummary:
+    """A row of the site table (its freshness, and its points' coverage)."""
+
+    site: str
+    timezone: str
+    points: int  # in `points`
+    in_window: int  # a sample or a gap in the window
+    mean_coverage: float | None  # the mean of its points' mean coverage
+    below: int  # points with a mean coverage below LOOK_COVERAGE_BELOW
+    empty_days: int  # point-days without a numeric sample
+    last_sample: datetime | None
+    open_gaps: int
+    page: str | None = None  # the file name of its page, when one is written
 
 
 @dataclass(frozen=True)
-class SiteFreshness:
+class EquipmentSummary:
+    """The points of one equipment of a site (the equipment segment of their names)."""
+
     site: str
-    timezone: str
+    equipment: str  # '' when the names have no equipment segment
     points: int
-    last_sample: datetime | None
+    mean_coverage: float | None
+    worst: float | None  # the lowest mean coverage of its points
+    below: int
     open_gaps: int
+    gap_seconds: float
+    last_sample: datetime | None
 
 
 @dataclass(frozen=True)
@@ -211,16 +229,32 @@ class LookAt:
 
 
 @dataclass
+class SitePage:
+    """What a site's own page shows (bounded like the main page)."""
+
+    site: SiteSummary
+    points: list[PointRow]  # its worst, with cells for the heatmap's rows
+    equipment: list[EquipmentSummary]
+    equipment_total: int
+
+
+@dataclass
 class ReportData:
     warehouse: Path
     generated_at: datetime
     window: Window
-    points: list[PointRow]  # in scope, worst first
+    points: list[PointRow]  # the worst in scope, worst first (bounded)
     lanes: list[PointRow]  # the gap timeline's, most gap time first
-    sites: list[SiteFreshness]
-    never_reported: list[tuple[str, str]]
+    sites: list[SiteSummary]
+    never_reported: list[tuple[str, str]]  # the first of them
     run_results: RunResults
     look: list[LookAt] = field(default_factory=list)  # "Points to look at"
+    in_scope: int = 0  # points with a sample or a gap in the window
+    with_gaps: int = 0  # of them, with a gap in the window
+    never_count: int = 0
+    equipment: list[EquipmentSummary] = field(default_factory=list)  # the worst, fleet-wide
+    equipment_total: int = 0
+    pages: list[SitePage] = field(default_factory=list)
 
 
 STATUS_ORDER = ("error", "fail", "warn", "runtime error", "skipped", "pass", "success")

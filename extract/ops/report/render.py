@@ -4,19 +4,23 @@ name from the warehouse HTML-escaped."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from . import lookat
 from .charts import gaps_section, heatmap_section
 from .markup import css_class, e, fmt_duration, fmt_iso, fmt_pct, fmt_utc
 from .model import (
-    FRESH_LATE,
-    FRESH_STALE,
     HEATMAP_MAX_ROWS,
     STATUS_ORDER,
     WORST_POINTS,
+    PointRow,
     ReportData,
     RunResults,
+    SitePage,
 )
+from .pages import SITE_HEAD, equipment_section, site_rows, sites_section
+
+GENERATOR = "extract-report"  # marks the pages this report writes (old site pages are pruned)
 
 CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
@@ -48,18 +52,16 @@ figure.look { margin: 14px 0; } figure.look figcaption { margin-bottom: 4px; }
 """
 
 
-def render(data: ReportData, *, max_rows: int = HEATMAP_MAX_ROWS) -> str:
-    """The whole page as one HTML string."""
+def _head(title: str) -> str:
+    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<meta name=\"generator\" content=\"{GENERATOR}\">"
+            f"<title>{e(title)}</title><style>{CSS}</style></head><body>")
+
+
+def _meta(data: ReportData) -> list[str]:
     w = data.window
-    tests = data.run_results.tests
-    counts = Counter(t.status for t in tests)
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none read"
-    parts = [
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
-        f"<title>Data quality report: {e(data.warehouse.name)}</title>",
-        f"<style>{CSS}</style></head><body>",
-        "<header id=\"summary\"><h1>Warehouse data-quality report</h1><dl class=\"meta\">",
+    return [
         f"<dt>generated</dt><dd id=\"generated-at\">{e(fmt_utc(data.generated_at))}</dd>",
         f"<dt>warehouse</dt><dd id=\"warehouse-path\">{e(data.warehouse)}</dd>",
         f"<dt>as of</dt><dd id=\"as-of\" data-as-of=\"{e(fmt_iso(w.as_of))}\">"
@@ -67,71 +69,79 @@ def render(data: ReportData, *, max_rows: int = HEATMAP_MAX_ROWS) -> str:
         f"<dt>window</dt><dd id=\"window\" data-first-day=\"{w.first_day}\" "
         f"data-last-day=\"{w.last_day}\">{len(w.days)} local days, {w.first_day} to "
         f"{w.last_day}</dd>",
-        f"<dt>points</dt><dd>{len(data.points)} reported in the window, "
-        f"{len(data.never_reported)} never reported, {len(data.sites)} sites</dd>",
+    ]
+
+
+def render(data: ReportData, *, max_rows: int = HEATMAP_MAX_ROWS,
+           worst: int = WORST_POINTS) -> str:
+    """The main page as one HTML string: every site's row, and the worst of the rest."""
+    tests = data.run_results.tests
+    counts = Counter(t.status for t in tests)
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none read"
+    drawn = data.points[:max_rows]
+    parts = [
+        _head(f"Data quality report: {data.warehouse.name}"),
+        "<header id=\"summary\"><h1>Warehouse data-quality report</h1><dl class=\"meta\">",
+        *_meta(data),
+        f"<dt>points</dt><dd id=\"point-counts\" data-in-scope=\"{data.in_scope}\" "
+        f"data-never=\"{data.never_count}\" data-sites=\"{len(data.sites)}\">"
+        f"{data.in_scope} reported in the window, {data.never_count} never reported, "
+        f"{len(data.sites)} sites</dd>",
         f"<dt>dbt tests</dt><dd>{e(summary)}</dd>",
         "</dl><nav><a href=\"#heatmap\">coverage</a><a href=\"#gaps\">gaps</a>"
-        "<a href=\"#look\">points to look at</a><a href=\"#freshness\">freshness</a>"
-        "<a href=\"#worst\">worst points</a>"
+        "<a href=\"#look\">points to look at</a><a href=\"#freshness\">sites</a>"
+        "<a href=\"#equipment\">equipment</a><a href=\"#worst\">worst points</a>"
         "<a href=\"#tests\">dbt tests</a></nav></header>",
-        heatmap_section(data, max_rows),
+        heatmap_section(drawn, data.window, data.in_scope - len(drawn)),
         gaps_section(data),
         lookat.section(data.look, data.window),
-        _freshness_section(data),
-        _worst_section(data),
+        sites_section(data.sites, data.window.as_of),
+        equipment_section(data.equipment, data.equipment_total, with_site=True,
+                          links={s.site: s.page for s in data.sites if s.page}),
+        worst_section(data.points[:worst], worst, data.in_scope, data.never_count,
+                      data.never_reported),
         _tests_section(data.run_results),
-        "<footer id=\"end\" class=\"note\"><p>Written by <code>python -m extract.report</code>"
-        " (docs/report.md). Times are UTC unless marked local.</p></footer>",
-        "</body></html>\n",
+        _FOOTER,
     ]
     return "\n".join(parts)
 
 
-def _freshness_section(data: ReportData) -> str:
-    as_of = data.window.as_of
-    rows = []
-    for s in data.sites:
-        if s.last_sample is None:
-            status, lag_text, lag_attr, bar = "stale", "never reported", "", 0.0
-        else:
-            lag = (as_of - s.last_sample).total_seconds()
-            status = ("fresh" if lag < FRESH_LATE.total_seconds() else
-                      "late" if lag < FRESH_STALE.total_seconds() else "stale")
-            lag_text = fmt_duration(lag) if lag >= 0 else "after as of"
-            lag_attr = f"{lag:.0f}"
-            bar = min(max(lag, 0.0) / (2 * FRESH_STALE.total_seconds()), 1.0)
-        colour = {"fresh": "#1a9850", "late": "#e6a100", "stale": "#b3261e"}[status]
-        last = "" if s.last_sample is None else fmt_iso(s.last_sample)
-        rows.append(
-            f"<tr data-site=\"{e(s.site)}\" data-last-sample=\"{last}\" "
-            f"data-lag-seconds=\"{lag_attr}\" data-status=\"{status}\">"
-            f"<td class=\"name\">{e(s.site)}</td><td>{e(s.timezone)}</td>"
-            f"<td class=\"num\">{s.points}</td>"
-            f"<td>{e(fmt_utc(s.last_sample)) if s.last_sample else 'never'}</td>"
-            f"<td class=\"num\">{e(lag_text)}</td><td class=\"{status}\">{status}</td>"
-            f"<td class=\"num\">{s.open_gaps}</td>"
-            f"<td><svg width=\"160\" height=\"10\" xmlns=\"http://www.w3.org/2000/svg\">"
-            f"<rect width=\"160\" height=\"10\" fill=\"#eee\"/><rect width=\"{160 * bar:.1f}\" "
-            f"height=\"10\" fill=\"{colour}\"/></svg></td></tr>")
-    body = "".join(rows) or "<tr><td colspan=\"8\">no site in the warehouse</td></tr>"
-    return (
-        "<section id=\"freshness\"><h2>Freshness per site</h2><p class=\"note\">The latest "
-        "sample time of any point of the site (<code>points.last_sample_ts</code>) and its lag "
-        f"behind <i>as of</i>: fresh under {fmt_duration(FRESH_LATE.total_seconds())}, late under "
-        f"{fmt_duration(FRESH_STALE.total_seconds())}, stale beyond (the thresholds of "
-        "<code>dbt source freshness</code>). Open gaps: points that stopped reporting. The "
-        "bar is the lag on a 0 to 48 h scale.</p><table id=\"freshness-table\"><thead><tr>"
-        "<th>site</th><th>zone</th><th>points</th><th>last sample</th><th>lag</th>"
-        "<th>status</th><th>open gaps</th><th>lag</th></tr></thead><tbody>"
-        + body + "</tbody></table></section>")
+_FOOTER = ("<footer id=\"end\" class=\"note\"><p>Written by <code>python -m extract.report"
+           "</code> (docs/report.md). Times are UTC unless marked local.</p></footer>"
+           "</body></html>\n")
 
 
-def _worst_section(data: ReportData) -> str:
-    rows = []
-    for rank, r in enumerate(data.points[:WORST_POINTS], start=1):
+def render_site(data: ReportData, page: SitePage, index: str, *,
+                max_rows: int = HEATMAP_MAX_ROWS, worst: int = WORST_POINTS) -> str:
+    """A site's own page: its row of the site table, its equipment, its worst points and
+    its heatmap, each bounded like the main page's; linked back to ``index``."""
+    s = page.site
+    drawn = page.points[:max_rows]
+    parts = [
+        _head(f"Data quality report: site {s.site}"),
+        f"<header id=\"summary\" data-site=\"{e(s.site)}\"><h1>Site {e(s.site)}</h1>"
+        f"<p><a id=\"back\" href=\"{e(index)}\">&larr; all sites</a></p><dl class=\"meta\">",
+        *_meta(data),
+        "</dl></header>",
+        "<section id=\"site\"><h2>Freshness and coverage</h2>"
+        "<table id=\"freshness-table\">" + SITE_HEAD + "<tbody>"
+        + site_rows([s], data.window.as_of, links=False) + "</tbody></table></section>",
+        equipment_section(page.equipment, page.equipment_total, with_site=False),
+        worst_section(page.points[:worst], worst, s.in_window, 0, []),
+        heatmap_section(drawn, data.window, s.in_window - len(drawn)),
+        _FOOTER,
+    ]
+    return "\n".join(parts)
+
+
+def worst_section(rows: Sequence[PointRow], n: int, in_scope: int, never_count: int,
+                  never_reported: Sequence[tuple[str, str]]) -> str:
+    """The ``n`` worst points (``rows``) of ``in_scope``, and those that never reported."""
+    out = []
+    for rank, r in enumerate(rows, start=1):
         mean = r.mean_coverage
         open_text = e(fmt_utc(r.open_since)) if r.open_since else ""
-        rows.append(
+        out.append(
             f"<tr data-site=\"{e(r.site)}\" data-point=\"{e(r.point)}\" "
             f"data-mean-coverage=\"{'' if mean is None else repr(mean)}\" "
             f"data-gap-seconds=\"{r.gap_seconds:.0f}\"><td class=\"num\">{rank}</td>"
@@ -141,18 +151,19 @@ def _worst_section(data: ReportData) -> str:
             f"<td class=\"num when\">{fmt_duration(r.gap_seconds)}</td><td class=\"when\">"
             f"{open_text}</td><td class=\"when\">"
             f"{e(fmt_utc(r.last_sample)) if r.last_sample else ''}</td></tr>")
-    body = "".join(rows) or "<tr><td colspan=\"9\">no point reported in the window</td></tr>"
+    body = "".join(out) or "<tr><td colspan=\"9\">no point reported in the window</td></tr>"
     never = ""
-    if data.never_reported:
-        names = ", ".join(e(f"{s} / {p}") for s, p in data.never_reported[:WORST_POINTS])
-        more = len(data.never_reported) - WORST_POINTS
-        never = (f"<p class=\"note\" id=\"never-reported\">{len(data.never_reported)} points "
+    if never_count:
+        names = ", ".join(e(f"{s} / {p}") for s, p in never_reported)
+        more = never_count - len(never_reported)
+        never = (f"<p class=\"note\" id=\"never-reported\">{never_count} points "
                  f"in <code>points</code> have never reported a sample: {names}"
                  f"{f' and {more} more' if more > 0 else ''}.</p>")
     return (
-        f"<section id=\"worst\"><h2>Worst points</h2><p class=\"note\">The {WORST_POINTS} "
-        "points with the lowest mean coverage over the window's complete days (each day "
-        "capped at 100%), then the most gap time.</p><table id=\"worst-points\"><thead><tr>"
+        f"<section id=\"worst\"><h2>Worst points</h2><p class=\"note\" data-worst=\"{n}\">"
+        f"The {len(rows)} of {in_scope} points with the lowest mean coverage over the window's "
+        "complete days (each day capped at 100%), then the most gap time "
+        "(<code>--worst</code>).</p><table id=\"worst-points\"><thead><tr>"
         "<th>#</th><th>site</th><th>point</th><th>mean coverage</th><th>days without "
         "samples</th><th>gaps</th><th>gap time</th><th>open since</th><th>last sample</th>"
         "</tr></thead><tbody>" + body + "</tbody></table>" + never + "</section>")
