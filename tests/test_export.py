@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import math
 import os
-import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import duckdb
 import pyarrow.parquet as pq
 import pytest
 
@@ -242,12 +240,14 @@ def test_auto_follows_series_rule(wh: dict[str, Any], tmp_path: Path) -> None:
     short = ok(wh, "--site", NY, "--point", SAT, "--start", "2025-11-10T00:00:00Z",
                "--end", "2025-11-10T10:00:00Z", "--resolution", "auto", "--out", str(out))
     assert "(raw, 1 point)" in short and len(read_csv(out)) == 600
-    # 10 days: 14,400 samples and 2,880 5-minute buckets exceed 1000, 240 hours fit
-    long = ok(wh, "--site", NY, "--point", SAT, "--start", "2025-11-01T00:00:00Z",
-              "--end", "2025-11-11T00:00:00Z", "--resolution", "auto", "--out", str(out))
-    assert "(1h, 1 point)" in long and len(read_csv(out)) == 240 - 2  # the gap's 2 hours
+    # 10 days: 14,400 samples and 2,880 5-minute buckets exceed 1000, 960 quarter-hours fit
+    a10, b10 = datetime(2025, 11, 1, tzinfo=UTC), datetime(2025, 11, 11, tzinfo=UTC)
+    long = ok(wh, "--site", NY, "--point", SAT, "--start", a10.isoformat(),
+              "--end", b10.isoformat(), "--resolution", "auto", "--out", str(out))
+    assert "(15min, 1 point)" in long
+    assert len(read_csv(out)) == len(buckets(wh, [SAT], a10, b10, "15min")) < 960  # a gap
     for a, b, res in (("2025-11-10 00:00:00+00", "2025-11-10 10:00:00+00", "raw"),
-                      ("2025-11-01 00:00:00+00", "2025-11-11 00:00:00+00", "1h")):
+                      ("2025-11-01 00:00:00+00", "2025-11-11 00:00:00+00", "15min")):
         assert raw_query(wh["published"] / "current.duckdb",
                          f"select distinct resolution from series('{NY}', '{SAT}', "
                          f"timestamptz '{a}', timestamptz '{b}')") == [(res,)]
@@ -257,40 +257,11 @@ def test_auto_follows_series_rule(wh: dict[str, Any], tmp_path: Path) -> None:
     assert "(5min, 9 points)" in many
 
 
-def test_fifteen_minutes_when_the_table_exists(wh: dict[str, Any], tmp_path: Path) -> None:
-    has = raw_query(wh["warehouse"], "select count(*) from information_schema.tables "
-                    "where table_name = 'samples_15min'")[0][0]
-    out = tmp_path / "q.parquet"
-    r = run(wh, "--site", NY, "--point", SAT, "--start", "2025-11-10T00:00:00Z", "--end",
-            "2025-11-10T02:00:00Z", "--resolution", "15min", "--out", str(out))
-    if has:
-        assert r.returncode == 0, r.stderr
-        starts = [r["start"] for r in _parquet_buckets(out)]
-        assert starts == [us(datetime(2025, 11, 10, tzinfo=UTC)) + k * 900 * US
-                          for k in range(8)]
-    else:
-        assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
-        assert "samples_15min" in r.stderr and not out.exists()
-
-
-def test_fifteen_minutes_from_a_warehouse_with_that_table(wh: dict[str, Any],
-                                                         tmp_path: Path) -> None:
-    """The 15-minute grain (added elsewhere) is read by its table name: here a copy of the
-    warehouse is given one, rolled up from samples_5min, and read through --warehouse."""
-    copy = tmp_path / "with_15min.duckdb"
-    shutil.copyfile(wh["warehouse"], copy)
-    con = duckdb.connect(str(copy))
-    con.execute("""
-        create table if not exists samples_15min as
-        select site, point, time_bucket(interval 15 minute, bucket_start, 'UTC') as bucket_start,
-               cast(sum(n) as bigint) as n, cast(sum(n_total) as bigint) as n_total,
-               sum(sum) as sum, sum(sum) / nullif(sum(n), 0) as avg, min(min) as min,
-               max(max) as max
-        from samples_5min group by all""")
-    con.close()
+def test_fifteen_minutes(wh: dict[str, Any], tmp_path: Path) -> None:
+    """The ladder's 15-minute grain (samples_15min), with an unaligned start."""
     a, b = datetime(2025, 11, 2, 9, 50, tzinfo=UTC), datetime(2025, 11, 2, 13, tzinfo=UTC)
     out = tmp_path / "q.parquet"
-    ok(wh, "--warehouse", str(copy), "--site", NY, "--point", SAT, "--point", FAN,
+    ok(wh, "--site", NY, "--point", SAT, "--point", FAN,
        "--start", a.isoformat(), "--end", b.isoformat(), "--resolution", "15min",
        "--out", str(out))
     rows = _parquet_buckets(out)

@@ -13,13 +13,13 @@ Resolutions (docs/analysts.md, "Export"):
 - ``5min``, ``15min``, ``1h``: the rows of ``samples_<res>`` whose UTC-aligned bucket
   overlaps ``[start, end)``; ``1d``: the rows of ``samples_1d`` for the site's local days
   overlapping it; all columns the table has;
-- ``auto``: series()'s rule for its default ``max_points`` (1000), applied to the busiest
-  selected point: raw when its samples fit, else the finest of 5min, 1h that fits, else 1d.
+- ``auto``: what series() picks for its default ``max_points`` (1000) for the busiest
+  selected point (series() is asked): raw when its samples fit, else the finest grain of
+  the ladder whose buckets fit, else 1d.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -110,25 +110,24 @@ def select_points(con: duckdb.DuckDBPyConnection, site: str, points: list[str] |
 
 def choose_resolution(con: duckdb.DuckDBPyConnection, site: str, points: list[str],
                       start: datetime, end: datetime) -> str:
-    """series()'s choice for ``max_points`` 1000, for the busiest of ``points``: raw when its
-    samples (counted from the 5-minute buckets overlapping the range) fit, else the finest
-    of 5min and 1h whose UTC buckets overlapping the range fit, else 1d."""
-    busiest = _one(con, """
-        select coalesce(max(n), 0) from (
-            select sum(b.n_total) as n from samples_5min b
-            where b.site = ? and b.point in (select unnest(cast(? as varchar[])))
-              and b.bucket_start > cast(? as timestamptz) - interval 5 minute
-              and b.bucket_start < cast(? as timestamptz)
-            group by b.point)""", [site, points, start.isoformat(), end.isoformat()])
-    if int(busiest) <= AUTO_MAX_POINTS:
+    """What series() picks for its default ``max_points`` (1000) for the busiest of
+    ``points`` (the most samples in the 5-minute buckets overlapping the range): asked of
+    series() itself, so the export follows its rule and the ladder's grains as they are;
+    raw when the range holds no sample."""
+    row = con.execute("""
+        select b.point from samples_5min b
+        where b.site = ? and b.point in (select unnest(cast(? as varchar[])))
+          and b.bucket_start > cast(? as timestamptz) - interval 5 minute
+          and b.bucket_start < cast(? as timestamptz)
+        group by b.point order by sum(b.n_total) desc, b.point limit 1""",
+                      [site, points, start.isoformat(), end.isoformat()]).fetchone()
+    if row is None:
         return "raw"
-    for res in ("5min", "1h"):
-        width = BUCKETS[res][0]
-        first = math.floor(start.timestamp() / width)
-        last = math.floor((end - timedelta(microseconds=1)).timestamp() / width)
-        if last - first + 1 <= AUTO_MAX_POINTS:
-            return res
-    return "1d"
+    chosen = con.execute(
+        "select resolution from series(?, ?, cast(? as timestamptz), cast(? as timestamptz), "
+        f"max_points := {AUTO_MAX_POINTS}) limit 1",
+        [site, row[0], start.isoformat(), end.isoformat()]).fetchone()
+    return "raw" if chosen is None else str(chosen[0])
 
 
 def _windows(lo: datetime, hi: datetime, step: timedelta) -> Iterator[tuple[datetime, datetime]]:
