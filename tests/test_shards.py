@@ -172,6 +172,19 @@ def test_syncs_of_different_sites_run_at_once_and_of_the_same_site_conflict(
             fleet.world.truth(s, T0 - timedelta(hours=24), T0, T0))
 
 
+def test_run_of_a_later_shard_syncs_its_sites_and_does_not_build(
+        fleet: StandIn, tmp_path: Path) -> None:
+    env = {**env_for(fleet, tmp_path / "lake"), "WAREHOUSE_PATH": str(tmp_path / "wh.duckdb"),
+           "PUBLISHED_DIR": str(tmp_path / "published")}
+    r = cli(["run", "--shard", "4/4", "--until", T0.isoformat(), "--no-report"], env)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    mine = {s for s in fleet.world.site_names if Shard(4, 4).holds(s)}
+    assert mine and set(landed_rows(tmp_path / "lake")["site"].to_pylist()) == mine
+    (job,) = (tmp_path / "lake" / "state" / "jobs").glob("*.json")
+    assert set(json.loads(job.read_text())["steps"]) == {"sync", "repair"}  # no build
+    assert not (tmp_path / "wh.duckdb").exists() and not (tmp_path / "published").exists()
+
+
 # -- four shards, kill -9 at random moments ----------------------------------------------
 
 def _start_shards(env: dict[str, str], logs: Path, tag: str, rng: random.Random | None

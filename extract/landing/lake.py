@@ -1,4 +1,5 @@
-"""The lake on disk: paths, atomic files, the lock, and what was landed already.
+"""The lake on disk: paths, atomic files, its locks (landing/locks.py), and what was landed
+already.
 
 Layout and guarantees are documented in ``docs/landing.md``. Every file is written under
 a temporary dot-name in its final directory, fsynced, then renamed, and the directory is
