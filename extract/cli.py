@@ -2,7 +2,7 @@
 
 Configuration comes from the environment (see ``.env.example``) and flags override it.
 Wrong or missing configuration prints one line and exits 2; a run where some site failed
-exits 1; another run holding the lake's lock exits 3.
+exits 1; another run holding a site's lock (or the lake's) exits 3.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .core import logs
-from .core.cliargs import duration_arg, instant_arg, zone_arg
+from .core.cliargs import add_site_or_shard, duration_arg, instant_arg, zone_arg
 from .core.config import ALLOWED_PAGE_SIZES, Settings
 from .core.errors import ConfigError, ExtractError, InputError, LockHeld
+from .core.shard import Shard
 from .landing.summary import print_summary
 from .ops import chart, export, sqlshell, status
 from .source.client import FlightDeckClient
@@ -66,7 +67,7 @@ environment:
 exit status: 0 ok, 1 some site or step failed (the run's summary says what needs a
 person), 2 bad configuration or input (also: --until/--end in the future, a --site not
 in the API's /sites list, checkpoint --set past now minus the settle time),
-3 another run holds the lake's lock.
+3 another run holds the lock of a site this run needs (or the whole lake's).
 """
 
 
@@ -102,8 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "chunks and land what is new or changed. A failing site keeps its "
                     "checkpoint and does not stop the others.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--site", action="append", metavar="SITE",
-                   help="sync only this site (repeatable; default: all collect-enabled sites)")
+    add_site_or_shard(p, "sync")
     p.add_argument("--until", type=instant_arg("--until"), metavar="INSTANT",
                    help="end of what is fetched, ISO 8601 (default: now; at most now plus "
                         "EXTRACT_CLOCK_SKEW)")
@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "checkpoint", help="show a site's checkpoint, or move it with --set",
         description="Show where a site's sync will resume (state/checkpoints/<site>.json), "
-                    "or move it with --set, which holds the lake's lock like a sync. Moving it "
+                    "or move it with --set, which holds the site's lock like a sync. Moving it "
                     "back makes the next sync fetch again from there (less the look-back); "
                     "a --set later than now minus the settle time is refused.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -201,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="end of what is fetched (default: now; at most now plus "
                             "EXTRACT_CLOCK_SKEW)")
         p.add_argument("--skip-dbt", action="store_true", help="only sync")
+        add_site_or_shard(p, "sync and repair")
         p.add_argument("--no-repair", action="store_true",
                        help="do not ask the API again for recent gaps (docs/operations.md)")
         p.add_argument("--no-report", action="store_true",
@@ -233,10 +234,12 @@ def _client(settings: Settings) -> FlightDeckClient:
 def cmd_sync(args: argparse.Namespace) -> int:
     from .landing.sync import sync
     settings = settings_from(args)
+    _shard(args)
     settings.refuse_future(args.until, "--until")
     settings.require_writable_lake()
     with _client(settings) as client:
-        summary = sync(settings, client, until=args.until, sites=args.site)
+        summary = sync(settings, client, until=args.until, sites=args.site,
+                       shard=_shard(args))
     print_summary(summary)
     return EXIT_OK if summary.ok else EXIT_FAILED
 
@@ -317,10 +320,17 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace, demo: bool = False) -> int:
     from .ops.mainjob import main_job
     settings = settings_from(args)
+    shard = _shard(args)
     settings.refuse_future(args.until, "--until")
     settings.require_writable_lake()
     return main_job(settings, until=args.until, skip_dbt=args.skip_dbt, demo=demo,
-                    repair_gaps=not args.no_repair, report=not args.no_report)
+                    repair_gaps=not args.no_repair, report=not args.no_report,
+                    sites=args.site, shard=shard)
+
+
+def _shard(args: argparse.Namespace) -> Shard | None:
+    """``--shard I/N`` checked (one line and exit 2 when it is not 1 <= I <= N)."""
+    return Shard.parse(args.shard) if args.shard is not None else None
 
 
 #: commands whose ``python -m extract`` process may skip the interpreter's teardown

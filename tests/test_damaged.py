@@ -168,7 +168,8 @@ def test_unreadable_state_files_are_kept_aside_and_rebuilt(tmp_path: Path) -> No
         rows_before = raw_query(lake, "select count(*) from raw")[0][0]
         cp = state / "checkpoints" / f"{first}.json"
         cp.write_text(cp.read_text()[:25])
-        (state / "meta_digests.json").write_text('{"sites": "ab')
+        digests = state / "meta_digests" / "sites.json"
+        digests.write_text('{"digest": "ab')
         clock.set(later)
         env = make_env(tmp_path, server.url, as_of=later)
         r = run_job(env, later)
@@ -186,8 +187,8 @@ def test_unreadable_state_files_are_kept_aside_and_rebuilt(tmp_path: Path) -> No
     assert [p.name for p in cp.parent.glob(f"{first}.json.corrupt-*")], "kept aside"
     rebuilt = json.loads(cp.read_text())
     assert datetime.fromisoformat(rebuilt["synced_through"]) == later
-    assert list(state.glob("meta_digests.json.corrupt-*"))
-    assert json.loads((state / "meta_digests.json").read_text()).keys() >= {"sites"}
+    assert list(digests.parent.glob("sites.json.corrupt-*"))
+    assert json.loads(digests.read_text()).keys() >= {"digest"}
     assert list(job.parent.glob(f"{job.name}.corrupt-*"))
     assert json.loads(job.read_text())["done_through"] == end.isoformat()
     # the rebuilt checkpoint re-read from the latest landed ts minus the look-back: nothing

@@ -37,3 +37,15 @@ def instant_arg(what: str) -> Callable[[str], datetime]:
 def zone_arg(what: str) -> Callable[[str], str]:
     """``--opt America/New_York``: an IANA time zone name."""
     return _arg(valid_zone, what)
+
+
+def add_site_or_shard(p: argparse.ArgumentParser, what: str) -> None:
+    """``--site S`` (repeatable) or ``--shard I/N``: which sites a run ``what``s."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--site", action="append", metavar="SITE",
+                   help=f"{what} only this site (repeatable; default: all collect-enabled "
+                        "sites)")
+    g.add_argument("--shard", metavar="I/N",
+                   help=f"{what} only the sites of shard I of N (1 <= I <= N): the site "
+                        "whose crc32 of its name mod N is I - 1; N processes given 1/N .. "
+                        "N/N cover every site once (docs/operations.md, \"Shards\")")

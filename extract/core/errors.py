@@ -14,7 +14,7 @@ to retry, to stop one site, or to stop the run::
         ├── RequestRejected       any other 4xx (422 bad parameters, 404 unknown site)
         ├── ContractError         a 2xx answer whose shape breaks the API contract
         ├── ConfigError           missing or malformed configuration
-        ├── LockHeld              another sync/backfill/import holds the lake
+        ├── LockHeld              another run holds the site's lock (or the whole lake)
         └── InputError            an import file that cannot be read at all
 
 Messages never contain the API key. Requests carry it only in a header, and every text
@@ -148,7 +148,7 @@ class ConfigError(FatalError):
 
 
 class LockHeld(FatalError):
-    """Another extractor process holds the lake's lock."""
+    """Another extractor process holds a site's lock, or the whole lake's."""
 
 
 class InputError(FatalError):

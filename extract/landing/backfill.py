@@ -84,8 +84,8 @@ def backfill(settings: Settings, client: FlightDeckClient, site: str, start: dat
     summary.sites.append(result)
     job = lake.backfill_path(site, start, end)
     warm_up_in_background()
-    with lake.lock():
-        lake.remove_stale_temps()
+    with lake.run_locks() as locks:
+        locks.site(site)  # another run on this site: LockHeld; its temporary files go
         done_through = start if restart else _done_through(lake, job, start, run_id)
         result.checkpoint_before = done_through.isoformat()
         days = day_chunks(start, end)

@@ -4,7 +4,7 @@ A sync reads T to know where to start and writes it after each chunk is durably 
 Every write is atomic (a temporary file, fsynced, renamed) and is held to the wall clock
 minus the settle time, whatever instant the caller asks for: a checkpoint in the future
 would make every later sync skip the data before it. ``python -m extract checkpoint``
-shows a site's checkpoint, and moves it under the lake's lock like a sync.
+shows a site's checkpoint, and moves it under the site's lock like a sync.
 """
 
 from __future__ import annotations
@@ -69,8 +69,8 @@ def _read_for_show(lake: Lake, site: str) -> tuple[datetime | None, str]:
 def show_or_move(lake: Lake, site: str, new: datetime | None, *, settle: timedelta,
                  now: datetime | None = None) -> str:
     """The line ``checkpoint`` prints: the site's checkpoint, or, with ``new``, the move to
-    it. Showing only reads (files are replaced atomically); moving holds the lake's lock
-    (:class:`~extract.core.errors.LockHeld` while a sync runs), and a ``new`` past now
+    it. Showing only reads (files are replaced atomically); moving holds the site's lock
+    (:class:`~extract.core.errors.LockHeld` while a sync of the site runs), and a ``new`` past now
     minus the settle time is refused with one ConfigError line."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     limit = checkpoint_limit(settle, now)
@@ -86,7 +86,8 @@ def show_or_move(lake: Lake, site: str, new: datetime | None, *, settle: timedel
         raise ConfigError(
             f"checkpoint --set {_fmt(new)} is later than now minus the settle time "
             f"({_fmt(limit)}): a checkpoint there would skip the data before it")
-    with lake.lock():
+    with lake.run_locks() as locks:
+        locks.site(site)
         old, shown = _read_for_show(lake, site)
         write_checkpoint(lake, site, new, new_run_id(now), settle=settle, now=now,
                          previous=old)

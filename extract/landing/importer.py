@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..core.config import DEFAULT_IMPORT_EARLIEST
-from ..core.errors import ExtractError, InputError
+from ..core.errors import ExtractError, InputError, LockHeld
 from ..core.logs import RUN_ID
 from ..core.schema import QUARANTINE_SCHEMA, TS
 from ..source.localtime import TimeRules
@@ -47,6 +47,7 @@ from .lake import (
     only_new_bad,
     quarantined_before,
 )
+from .locks import RunLocks
 from .summary import FileResult, RunSummary, SiteResult
 
 log = logging.getLogger(__name__)
@@ -70,16 +71,17 @@ def import_files(lake_dir: Path, paths: list[Path], *, site: str | None = None,
     seq = itertools.count(1)
     results: dict[str, SiteResult] = {}
     extracted_at = now - timedelta(microseconds=1)
-    with lake.lock():
-        lake.remove_stale_temps()
+    with lake.run_locks() as locks:
+        if site is not None:
+            locks.site(site)  # another run on this site: LockHeld before any file
         for path in paths:
             # each file is extracted after the one before it: a later file wins a key
             extracted_at = max(datetime.now(UTC), extracted_at + timedelta(microseconds=1))
             result = FileResult(str(path))
             summary.files.append(result)
             try:
-                _import_file(lake, path, site, rules, run_id, seq, results, extracted_at,
-                             result)
+                _import_file(lake, locks, path, site, rules, run_id, seq, results,
+                             extracted_at, result)
             except Exception as e:
                 if not _file_failure(e):
                     raise
@@ -105,6 +107,8 @@ def _file_failure(e: Exception) -> bool:
     DuckDB's errors are recognised by their module: importing duckdb here would make
     every ``import extract`` (a sync's start-up too) pay for it.
     """
+    if isinstance(e, LockHeld):
+        return False  # another run lands one of its sites: the command stops (exit 3)
     return (isinstance(e, ExtractError | OSError | pa.ArrowException)
             or type(e).__module__.split(".")[0] in ("duckdb", "_duckdb"))
 
@@ -184,7 +188,8 @@ def last_of_each_key(good: pa.Table) -> pa.Table:
     return good.take(pa.array(np.sort(order[last])))
 
 
-def _import_file(lake: Lake, path: Path, site: str | None, rules: TimeRules, run_id: str,
+def _import_file(lake: Lake, locks: RunLocks, path: Path, site: str | None,
+                 rules: TimeRules, run_id: str,
                  seq: itertools.count[int], results: dict[str, SiteResult],
                  at: datetime, result: FileResult) -> None:
     read = read_file(path, site)
@@ -197,6 +202,10 @@ def _import_file(lake: Lake, path: Path, site: str | None, rules: TimeRules, run
     result.superseded = parsed.good.num_rows - good.num_rows
     bad = pa.concat_tables([parsed.bad, no_site, _rejected_rows(path, read, site, run_id, at)])
     del read, parsed, no_site
+    qsites = pc.if_else(_valid_site(bad["site"]), bad["site"], pa.scalar(UNKNOWN_SITE))
+    # every site the file lands into is held before any of it lands (LockHeld: another
+    # run lands that site; the files before this one are landed, a rerun adds the rest)
+    locks.sites([*pc.unique(good["site"]).to_pylist(), *pc.unique(qsites).to_pylist()])
     for s in pc.unique(good["site"]).to_pylist():
         rows = good.filter(pc.equal(good["site"], s))
         res = results.setdefault(s, SiteResult(s))
@@ -213,7 +222,6 @@ def _import_file(lake: Lake, path: Path, site: str | None, rules: TimeRules, run
     if not bad.num_rows:
         return
     q_day = at.date()
-    qsites = pc.if_else(_valid_site(bad["site"]), bad["site"], pa.scalar(UNKNOWN_SITE))
     for s in pc.unique(qsites).to_pylist():
         rows = bad.filter(pc.equal(qsites, s))
         new_bad = only_new_bad(rows, quarantined_before(lake, s, [q_day]))

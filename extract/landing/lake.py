@@ -1,4 +1,5 @@
-"""The lake on disk: paths, atomic files, the lock, and what was landed already.
+"""The lake on disk: paths, atomic files, its locks (landing/locks.py), and what was landed
+already.
 
 Layout and guarantees are documented in ``docs/landing.md``. Every file is written under
 a temporary dot-name in its final directory, fsynced, then renamed, and the directory is
@@ -8,11 +9,12 @@ fsynced: readers globbing ``*.parquet`` never see a partial file.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import itertools
 import json
 import os
 import re
+import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -24,8 +26,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..core.duck import query
-from ..core.errors import ConfigError, LockHeld, redact_obj
+from ..core.errors import ConfigError, redact_obj
 from ..core.schema import QUARANTINE_SCHEMA, RAW_SCHEMA
+from .locks import LAKE_LOCK, RunLocks, take
 
 SITE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 DICTIONARY_COLUMNS = ["site", "point", "source", "run_id", "reason", "origin"]
@@ -45,6 +48,52 @@ def new_run_id(now: datetime) -> str:
     return f"{now.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}-{os.urandom(3).hex()}"
 
 
+#: a temporary file's owner: ``.<name>.<host>.<pid>.tmp`` (an older version wrote
+#: ``.<name>.tmp``)
+_TEMP_OWNER = re.compile(r"\.([A-Za-z0-9_-]+)\.(\d+)\.tmp$")
+#: a temporary file untouched this long belongs to no live run, whoever wrote it
+STALE_TEMP_AGE_S = 24 * 3600.0
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:64] or "host"
+
+
+def temp_path(final: Path) -> Path:
+    """The temporary name ``final`` is written under: a dot-name (no reader's glob sees it)
+    carrying this host and process, so a clean-up can tell whether its owner is alive."""
+    return final.with_name(f".{final.name}.{_host()}.{os.getpid()}.tmp")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
+
+
+def temp_is_stale(path: Path, now: float | None = None) -> bool:
+    """True when no live run can own the temporary file ``path``: its owner process (on
+    this host) is dead, it is of the older unnamed kind (whose writers held the lake
+    exclusively: none runs while this run holds the lake's lock shared), or it has not
+    changed for :data:`STALE_TEMP_AGE_S`."""
+    m = _TEMP_OWNER.search(path.name)
+    if m is None:
+        return True
+    if m.group(1) == _host() and not _pid_alive(int(m.group(2))):
+        return True
+    try:
+        age = (now if now is not None else time.time()) - path.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    return age > STALE_TEMP_AGE_S
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -55,7 +104,7 @@ def fsync_dir(path: Path) -> None:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temp_path(path)
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()
@@ -79,7 +128,7 @@ def read_json(path: Path) -> Any:
 
 def atomic_write_table(path: Path, table: pa.Table) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temp_path(path)
     pq.write_table(table, tmp, compression="zstd")
     _fsync_file(tmp)
     os.replace(tmp, path)
@@ -123,33 +172,57 @@ class Lake:
         atomic_write_json(self.job_path(run_id), summary)
 
     def remove_stale_temps(self) -> int:
-        """Delete temporary files a crashed run left behind (call under the lock)."""
+        """Delete temporary files no live run can own (:func:`temp_is_stale`): lake-wide
+        work, done under the lake-wide lock. Another live run's file is left alone."""
         n = 0
+        now = time.time()
         for sub in ("raw", "quarantine", "meta", "state", "cold", "damaged"):
             base = self.root / sub
             if base.exists():
                 for p in base.rglob(".*.tmp"):
+                    if temp_is_stale(p, now):
+                        p.unlink(missing_ok=True)
+                        n += 1
+        return n
+
+    def site_temp_dirs(self, site: str) -> list[Path]:
+        """Where a site's runs write (its lock's holder alone): data, points, state."""
+        s = check_site_name(site)
+        state = self.root / "state"
+        return [self.root / "raw" / f"site={s}", self.root / "quarantine" / f"site={s}",
+                self.root / "meta" / "points" / f"site={s}", state / "backfill" / s]
+
+    def remove_site_temps(self, site: str) -> int:
+        """Delete every temporary file of ``site`` (call holding its lock: no live run
+        can own one), whatever its owner or age."""
+        n = 0
+        for d in self.site_temp_dirs(site):
+            if d.is_dir():
+                for p in d.rglob(".*.tmp"):
                     p.unlink(missing_ok=True)
                     n += 1
+        state = self.root / "state"
+        mine = re.compile(rf"^\.{re.escape(site)}\.json(\.[A-Za-z0-9_-]+\.\d+)?\.tmp$")
+        for d in (state / "checkpoints", state / "gap_repair", state / "meta_digests" / "points"):
+            if d.is_dir():
+                for p in d.glob(f".{site}.json*.tmp"):
+                    if mine.match(p.name):
+                        p.unlink(missing_ok=True)
+                        n += 1
         return n
+
+    def run_locks(self) -> RunLocks:
+        """The locks of one landing run (extract/landing/locks.py): the lake shared, its
+        sites as it takes them (their temporary files are removed then)."""
+        return RunLocks(self.root, on_site=self.remove_site_temps)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Exclusive lock on the lake; a second holder fails at once with LockHeld."""
+        """The whole lake, exclusively: no landing run starts while it is held (each
+        fails at once with LockHeld), and it is refused while one runs."""
         self.root.mkdir(parents=True, exist_ok=True)
-        path = self.root / ".lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = take(self.root / LAKE_LOCK)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
-                raise LockHeld(
-                    f"another extractor run holds {path} ({holder}); exiting without changes"
-                ) from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
-                      .encode(), 0)
             yield
         finally:
             os.close(fd)
@@ -207,7 +280,8 @@ class PartitionWriter:
                  else self.lake.raw_dir(self.site, day))
             d.mkdir(parents=True, exist_ok=True)
             name = f"{self.run_id}-{next(self.seq):05d}.parquet"
-            final, tmp = d / name, d / f".{name}.tmp"
+            final = d / name
+            tmp = temp_path(final)
             schema = QUARANTINE_SCHEMA if self.quarantine else RAW_SCHEMA
             # dictionaries where values repeat (names, run ids); plain for values and times
             writer = pq.ParquetWriter(tmp, schema, compression="zstd",

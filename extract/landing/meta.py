@@ -9,10 +9,12 @@ minutes does not pile up identical copies; the warehouse reads the latest per ke
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -24,6 +26,9 @@ from .damaged import keep_aside, read_state
 from .lake import Lake, atomic_write_json, atomic_write_table, check_site_name
 
 log = logging.getLogger(__name__)
+
+#: where an older version kept every scope's digest in one file (read, never written)
+LEGACY_DIGESTS = "meta_digests.json"
 
 
 def _json(v: Any) -> str | None:
@@ -129,23 +134,42 @@ def _item_texts(items: list[dict[str, Any]]
     return items, texts, hashlib.sha256(b"[" + b",".join(texts) + b"]").hexdigest()
 
 
+def digest_path(lake: Lake, scope: str) -> Path:
+    """Each scope's digest in a file of its own, written only by the run that holds the
+    scope (a site's lock for its points, the lake-wide lock for the sites' list)."""
+    base = lake.root / "state" / "meta_digests"
+    if scope.startswith("points:"):
+        return base / "points" / f"{check_site_name(scope.removeprefix('points:'))}.json"
+    return base / f"{scope}.json"
+
+
+def _legacy_digest(lake: Lake, scope: str) -> str | None:
+    """The digest an older version kept in the shared ``state/meta_digests.json``: read
+    while the scope has no file of its own yet, and never written."""
+    try:
+        doc = json.loads((lake.root / "state" / LEGACY_DIGESTS).read_text())
+    except (OSError, ValueError):
+        return None
+    value = doc.get(scope) if isinstance(doc, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def _land_if_changed(lake: Lake, scope: str, digest: str, table: Callable[[], pa.Table],
                      rel: str, run_id: str) -> bool:
     """Write ``table()`` to ``rel`` unless ``digest`` is the last one landed for ``scope``.
 
     An unreadable digest file is kept aside and started afresh: at worst one snapshot
     identical to the last is landed again, which the warehouse reads as the same rows."""
-    hashes_path = lake.root / "state" / "meta_digests.json"
-    doc = read_state(lake, hashes_path, run_id)
+    path = digest_path(lake, scope)
+    doc = read_state(lake, path, run_id)
     if doc is not None and not isinstance(doc, dict):
-        keep_aside(lake, hashes_path, run_id, f"not a JSON object: {type(doc).__name__}")
+        keep_aside(lake, path, run_id, f"not a JSON object: {type(doc).__name__}")
         doc = None
-    hashes: dict[str, str] = doc or {}
-    if hashes.get(scope) == digest:
+    last = doc.get("digest") if doc is not None else _legacy_digest(lake, scope)
+    if last == digest:
         return False
     atomic_write_table(lake.root / rel, table())
-    hashes[scope] = digest
-    atomic_write_json(hashes_path, hashes)
+    atomic_write_json(path, {"scope": scope, "digest": digest, "run_id": run_id})
     return True
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,6 +75,7 @@ class RepairSummary:
     filled: int = 0           # tracked gaps no longer in point_gaps
     deferred: int = 0         # due gaps left for a later run (span cap)
     failed_sites: list[str] = field(default_factory=list)
+    busy_sites: list[str] = field(default_factory=list)  # another run held their lock
     skipped: str | None = None
     seconds: float = 0.0
     damaged: list[dict[str, str]] = field(default_factory=list)  # files set aside
@@ -207,10 +209,12 @@ def gaps_since(settings: Settings, now: datetime) -> datetime:
 
 
 def repair(settings: Settings, client: FlightDeckClient, gaps: list[Gap] | None,
-           now: datetime | None = None) -> RepairSummary:
+           now: datetime | None = None,
+           only: Callable[[str], bool] | None = None) -> RepairSummary:
     """Re-fetch the windows of the gaps that are due; update the per-site repair state.
     ``gaps``: the warehouse's gaps that are open or ended after :func:`gaps_since`; None
-    before the first build."""
+    before the first build. ``only``: the sites this run repairs (its shard or --site).
+    A site whose lock another run holds is skipped (logged) and repaired by a later run."""
     t0 = time.monotonic()
     now = (now or datetime.now(UTC)).astimezone(UTC)
     run_id = new_run_id(datetime.now(UTC))
@@ -226,11 +230,17 @@ def repair(settings: Settings, client: FlightDeckClient, gaps: list[Gap] | None,
     runs = RunSummary(run_id=run_id, command="repair", started_at=summary.started_at,
                       until=now)
     try:
-        with lake.lock():
-            lake.remove_stale_temps()
+        with lake.run_locks() as locks:
             ctx = RunContext(lake, client, run_id, settings.page_size)
             known = {p.stem for p in (lake.root / "state" / "gap_repair").glob("*.json")}
             for site in sorted(set(by_site) | known):
+                if only is not None and not only(site):
+                    continue
+                if not locks.try_site(site):
+                    summary.busy_sites.append(site)
+                    log.info("%s: gap repair skipped: another run holds the site's lock "
+                             "(a later run repairs it)", site)
+                    continue
                 path = state_path(lake, site)
                 entries = _read_state(path, run_id, now)
                 cp = load_checkpoint(ctx, site, settings.settle)

@@ -19,10 +19,12 @@ from ..core.config import Settings
 from ..core.duck import query
 from ..core.errors import ConfigError, ExtractError, FatalError
 from ..core.logs import RUN_ID
+from ..core.shard import Shard
 from ..source.client import FlightDeckClient
 from .checkpoint import read_checkpoint, write_checkpoint
 from .damaged import keep_aside
 from .lake import Lake, atomic_write_json, check_site_name, new_run_id
+from .locks import RunLocks
 from .meta import land_points, land_sites
 from .sitecheck import check_known_sites
 from .summary import RunSummary, SiteResult
@@ -146,9 +148,20 @@ def _sync_windows(ctx: RunContext, settings: Settings, site: str, end: datetime,
                  c.fetched, a.isoformat(), b.isoformat(), time.monotonic() - t0)
 
 
+def _lake_wide_part(lake: Lake, locks: RunLocks, items: list[dict[str, Any]],
+                    run_id: str) -> None:
+    """The sites' snapshot and the clean-up of temporary files no live run owns: lake-wide
+    work, done by whichever run takes the lake-wide lock (the others skip it, logged)."""
+    with locks.lake_wide("the /sites snapshot and temporary-file clean-up") as held:
+        if held:
+            lake.remove_stale_temps()
+            land_sites(lake, items, datetime.now(UTC), run_id)
+
+
 def sync(settings: Settings, client: FlightDeckClient, *, until: datetime | None = None,
-         sites: list[str] | None = None) -> RunSummary:
-    """Sync the given sites (default: all collect-enabled ones) up to ``until - settle``."""
+         sites: list[str] | None = None, shard: Shard | None = None) -> RunSummary:
+    """Sync the given sites (default: all collect-enabled ones, or those of ``shard``) up
+    to ``until - settle``, holding each site's lock (extract/landing/locks.py)."""
     now = datetime.now(UTC)
     until = (until or now).astimezone(UTC)
     run_id = new_run_id(now)
@@ -160,39 +173,36 @@ def sync(settings: Settings, client: FlightDeckClient, *, until: datetime | None
     named_items: list[dict[str, Any]] | None = None
     if sites:
         # a mistyped --site is refused before any work (ConfigError); the list, when it
-        # could be fetched, is landed as the sites' snapshot under the lock
+        # could be fetched, is landed as the sites' snapshot (lake-wide work)
         named_items = check_known_sites(client, sites, then="syncing the named sites anyway")
-    with lake.lock():
-        lake.remove_stale_temps()
+    with lake.run_locks() as locks:
         ctx = RunContext(lake, client, run_id, settings.page_size)
-
-        def snapshot_sites() -> list[dict[str, Any]]:
-            items = client.sites()
-            land_sites(lake, items, datetime.now(UTC), run_id)
-            return items
-
         listing: Background | None = None
         if sites:
+            chosen = [s for s in sites if _usable_name(s, summary)]
+            locks.sites(chosen)  # a site another run syncs: LockHeld, nothing changed
             if named_items is not None:
                 listed = named_items
-
-                def land_listed() -> None:
-                    land_sites(lake, listed, datetime.now(UTC), run_id)
-
                 # landing the snapshot is Python work: alongside the first windows
-                listing = Background(land_listed)
-            chosen = sites
+                listing = Background(lambda: _lake_wide_part(lake, locks, listed, run_id))
         else:
             try:
-                chosen = _site_names(snapshot_sites())
+                items = client.sites()
+                chosen = _site_names(items)
             except ExtractError as e:
                 summary.error = f"listing sites failed: {e}"
-                chosen = []
+                items, chosen = [], []
+            if shard is not None:
+                chosen = [s for s in chosen if shard.holds(s)]
+                log.info("shard %s: %d sites", shard, len(chosen))
+            chosen = [s for s in chosen if _usable_name(s, summary)]
+            locks.sites(chosen)
+            if items:
+                _lake_wide_part(lake, locks, items, run_id)
         for site in chosen:
             result = SiteResult(site)
             summary.sites.append(result)
             try:
-                check_site_name(site)
                 sync_site(ctx, settings, site, end, result)
             except ExtractError as e:
                 result.ok = False
@@ -207,3 +217,13 @@ def sync(settings: Settings, client: FlightDeckClient, *, until: datetime | None
         atomic_write_json(lake.run_path(run_id), summary.as_dict())
     return summary
 
+
+def _usable_name(site: str, summary: RunSummary) -> bool:
+    """A listed site whose name cannot be a lake directory fails alone (no lock for it)."""
+    try:
+        check_site_name(site)
+    except ConfigError as e:
+        summary.sites.append(SiteResult(site, ok=False, error=f"{type(e).__name__}: {e}"))
+        log.error("%s: sync failed: %s", site, e)
+        return False
+    return True

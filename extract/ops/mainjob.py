@@ -22,8 +22,10 @@ from pathlib import Path
 
 from ..core.config import Secret, Settings
 from ..core.errors import ConfigError, LockHeld, redact
+from ..core.shard import Shard
 from ..landing.damaged import Damaged
 from ..landing.lake import Lake, new_run_id
+from ..landing.locks import lake_wide
 from ..landing.repair import gaps_since, repair
 from ..landing.summary import RunSummary, print_summary
 from ..landing.sync import sync
@@ -68,6 +70,15 @@ class Run:
     sync: RunSummary | None = None
     run_ids: list[str] = field(default_factory=list)
     build: BuildResult | None = None
+    #: the sites this job syncs and repairs: named ones, or those of a shard (None: all)
+    sites: list[str] | None = None
+    shard: Shard | None = None
+
+    def repairs(self, site: str) -> bool:
+        """True for a site this job's gap repair covers (its --site or shard)."""
+        if self.sites:
+            return site in self.sites
+        return self.shard is None or self.shard.holds(site)
 
     @property
     def warehouse(self) -> Path:
@@ -76,7 +87,8 @@ class Run:
 
 def step_sync(run: Run) -> None:
     assert run.client is not None
-    summary = run.sync = sync(run.settings, run.client, until=run.until or datetime.now(UTC))
+    summary = run.sync = sync(run.settings, run.client, until=run.until or datetime.now(UTC),
+                              sites=run.sites, shard=run.shard)
     run.job.run_id = summary.run_id
     run.run_ids.append(summary.run_id)
     print_summary(summary)
@@ -101,7 +113,7 @@ def step_repair(run: Run) -> None:
     now = (run.until or datetime.now(UTC)).astimezone(UTC)
     try:
         gaps = read_gaps(run.warehouse, gaps_since(run.settings, now))
-        rep = repair(run.settings, run.client, gaps, now=run.until)
+        rep = repair(run.settings, run.client, gaps, now=run.until, only=run.repairs)
     except Exception as e:  # noqa: BLE001 - repair is best effort; the build goes on
         log.exception("gap repair failed")
         run.job.warnings.append(f"gap repair: {type(e).__name__}: {e} (retried next run)")
@@ -166,8 +178,10 @@ def step_cold(run: Run) -> None:
     """Raw samples older than hot_days go to cold Parquet (docs/warehouse.md, "Hot and
     cold tiers"); a failed move leaves the previous, consistent state."""
     try:
-        run.job.cold = describe(move_to_cold(run.warehouse, run.settings.lake,
-                                             run.settings.hot_days, now=run.until))
+        with lake_wide(run.settings.lake, "cold-tier move") as held:
+            if held:  # else another run does lake-wide work: the next run moves
+                run.job.cold = describe(move_to_cold(run.warehouse, run.settings.lake,
+                                                     run.settings.hot_days, now=run.until))
     except Exception as e:
         log.exception("moving samples to the cold tier failed")
         run.job.fail(f"cold-tier move: {type(e).__name__}: {e}")
@@ -217,6 +231,14 @@ class Options:
     skip_dbt: bool = False
     repair_gaps: bool = True
     report: bool = True
+    #: ``run --shard I/N`` with I > 1 only syncs and repairs; shard 1 builds
+    shard: Shard | None = None
+
+    @property
+    def builds(self) -> bool:
+        """This job does the build and its lake-wide steps (lake check, dbt build, cold
+        tier, publish, report): not with --skip-dbt, and of shards only shard 1."""
+        return not self.skip_dbt and (self.shard is None or self.shard.index == 1)
 
 
 def _built(run: Run, opts: Options) -> bool:
@@ -227,8 +249,8 @@ def _built(run: Run, opts: Options) -> bool:
 STEPS: tuple[Step, ...] = (
     Step("sync", step_sync, lambda run, o: True),
     Step("repair", step_repair, lambda run, o: o.repair_gaps and not o.skip_dbt),
-    Step("lake check", step_check, lambda run, o: not o.skip_dbt),
-    Step("dbt build", step_build, lambda run, o: not o.skip_dbt),
+    Step("lake check", step_check, lambda run, o: o.builds),
+    Step("dbt build", step_build, lambda run, o: o.builds),
     Step("cold tier", step_cold, _built),
     Step("publish", step_publish, _built),
     Step("report", step_report, lambda run, o: o.report and run.job.published is not None),
@@ -259,12 +281,15 @@ def _first_line(e: BaseException) -> str:
 
 
 def main_job(settings: Settings, *, until: datetime | None = None, skip_dbt: bool = False,
-             demo: bool = False, repair_gaps: bool = True, report: bool = True) -> int:
+             demo: bool = False, repair_gaps: bool = True, report: bool = True,
+             sites: list[str] | None = None, shard: Shard | None = None) -> int:
     """Run :data:`STEPS` and print the summary. Returns 0 when nothing needs a person,
-    else 1 (docs/operations.md lists the causes)."""
+    else 1 (docs/operations.md lists the causes). ``sites``/``shard``: sync and repair
+    only those sites; of a shard, only shard 1 builds."""
     t0 = time.monotonic()
-    opts = Options(skip_dbt=skip_dbt, repair_gaps=repair_gaps, report=report)
-    run = Run(settings, until, JobSummary(run_id="-", started_at=datetime.now(UTC)))
+    opts = Options(skip_dbt=skip_dbt, repair_gaps=repair_gaps, report=report, shard=shard)
+    run = Run(settings, until, JobSummary(run_id="-", started_at=datetime.now(UTC)),
+              sites=sites, shard=shard)
     api_steps = [s for s in STEPS if s.name in API_STEPS]
     later_steps = [s for s in STEPS if s.name not in API_STEPS]
     ok = True

@@ -38,6 +38,7 @@ from ..landing.damaged import (
     set_aside_unreadable,
 )
 from ..landing.lake import Lake, fsync_dir
+from ..landing.locks import lake_wide
 from .connect import connect, has_table
 from .dbt import BuildResult, WarehouseBusy, check_not_busy, dbt_build
 from .tiers import COLUMNS, FILE_COLUMNS, ROW_GROUP_SIZE, _one, _sql_str, cold_view_sql
@@ -73,8 +74,11 @@ def check_lake(warehouse: Path, lake_dir: Path, run_id: str, now: datetime | Non
     now = (now or datetime.now(UTC)).astimezone(UTC)
     lake = Lake(lake_dir.resolve())
     out = LakeCheck()
-    with lake.lock():
-        out.damaged, out.files_checked = check_new_files(lake, run_id)
+    # lake-wide work: when another run does some, skipped (logged); the next check takes
+    # every file changed since the last one that ran
+    with lake_wide(lake.root, "lake check") as held:
+        if held:
+            out.damaged, out.files_checked = check_new_files(lake, run_id)
         if not warehouse.exists():
             return out
         try:
@@ -84,7 +88,7 @@ def check_lake(warehouse: Path, lake_dir: Path, run_id: str, now: datetime | Non
             return out
         con = connect(warehouse)
         try:
-            if has_table(con, "cold_files") and has_table(con, "cold_state"):
+            if held and has_table(con, "cold_files") and has_table(con, "cold_state"):
                 rebuilt, aside = rebuild_lost_cold_files(con, lake, run_id, now)
                 out.cold_rebuilt += rebuilt
                 out.damaged += aside
@@ -216,7 +220,9 @@ def build_setting_aside(warehouse: Path, lake_dir: Path, run_id: str,
     if build.ok or not looks_unreadable(text):
         return build, []
     lake = Lake(lake_dir.resolve())
-    with lake.lock():
+    with lake_wide(lake.root, "setting aside the files the build could not read") as held:
+        if not held:
+            return build, []
         found = bad_files(lake, text, [], run_id)
         if not found:
             found = set_aside_unreadable(lake, new_parquet_files(lake, 0.0), run_id)
