@@ -8,7 +8,7 @@ What it does (bench/README.md, "Queries: bench_queries.py"):
 1. generates a landing lake of ``--days`` days of 1-minute history for ``--points`` points
    (the generator of bench_warehouse.py: 6-hour chunk files, re-landed overlaps, outages),
    builds the warehouse with ``dbt run --full-refresh`` and moves the raw samples older
-   than ``--hot-days`` (20) to the cold tier (extract/tiers.py), so both tiers hold data;
+   than ``--hot-days`` (20) to the cold tier (extract/warehouse/tiers.py), so both tiers hold data;
 2. opens one read-only DuckDB session on the warehouse file (as an analyst's notebook holds
    one) and one in-memory session over the landing Parquet (``raw/`` with hive partitions,
    no warehouse: each question deduplicates with the warehouse's winner rule and

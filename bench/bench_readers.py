@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_readers.py [--points 500] [--days 7] [--runs 10] [--readers 3]
 
 1. plain DuckDB file: readers and the build open the same file;
-2. published snapshot (what the project does, extract/publish.py): the build writes its
+2. published snapshot (what the project does, extract/warehouse/publish.py): the build writes its
    own file, then checkpoints, copies it and swaps ``current.duckdb``;
 3. DuckLake: tables in Parquet under a SQLite catalog with snapshot isolation (needs the
    ``duckdb-ext-ducklake`` and ``duckdb-ext-sqlite`` packages, installed by ``make bench``).

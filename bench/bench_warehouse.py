@@ -12,7 +12,7 @@ dbt_project/ taken at the start (so edits made meanwhile do not mix into the fig
 2. builds each warehouse with ``dbt run --full-refresh`` (models only), timed, and runs the data
    tests once (``dbt test --exclude-resource-type unit_test``), timed separately; then moves
    the raw samples older than ``--hot-days`` (20) to the cold tier, as the main job does
-   (extract/tiers.py), timed, so both tiers are populated;
+   (extract/warehouse/tiers.py), timed, so both tiers are populated;
 3. ``--repeat`` times: lands a 5-minute realtime delta (every point, 5 samples each) at the end
    of each lake's history as new files and runs ``dbt run``; then lands a late backfill into the
    long lake (one point, one whole UTC day, ``--late-days-back`` (25) days back, so in the

@@ -64,9 +64,10 @@ def test_staging_columns_are_the_raw_schema() -> None:
 
 
 def test_empty_cold_view_has_the_raw_columns() -> None:
-    body = _macro("tiers.sql", "ace_create_cold_tables")
-    view = body[body.index("cold_samples"):]
-    view = view[: view.index("where false")]
+    create = _macro("tiers.sql", "ace_create_cold_tables")
+    assert "cold_samples as\n        {{ ace_empty_cold_samples() }}" in create
+    body = _macro("tiers.sql", "ace_empty_cold_samples")
+    view = body[: body.index("where false")]
     casts = re.findall(r"cast\(null as ([a-z ]+?)\) as (\w+)", view)
     assert [(a, " ".join(t.split())) for t, a in casts] == _columns(schema.RAW_SCHEMA)
 

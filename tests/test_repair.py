@@ -1,4 +1,4 @@
-"""Gap repair end to end (extract/repair.py, docs/operations.md "Gap repair").
+"""Gap repair end to end (extract/landing/repair.py, docs/operations.md "Gap repair").
 
 The real main job (``python -m extract run``, a subprocess per scheduled run) against the
 stand-in on loopback, whose clock the test moves. One site's gateway uploads an hour of

@@ -1,4 +1,4 @@
-"""Unit tests of the gap-repair planning (extract/repair.py) and of the main job's gap
+"""Unit tests of the gap-repair planning (extract/landing/repair.py) and of the main job's gap
 counts (extract/warehouse/gaps.py): pure functions, no server, no warehouse."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Hot and cold tiers (docs/warehouse.md, "Hot and cold tiers"; extract/tiers.py).
+"""Hot and cold tiers (docs/warehouse.md, "Hot and cold tiers"; extract/warehouse/tiers.py).
 
 `timeseries` is compared with an independent truth (tests/warehouse/truth.py) before any
 move, after moves, after a move that crashed before and after its commit, and after late

@@ -165,7 +165,7 @@ class Lake:
         return self.root / "state" / "runs" / f"{run_id}.json"
 
     def job_path(self, run_id: str) -> Path:
-        """The main job's summary (extract/mainjob.py), named by its sync's run id."""
+        """The main job's summary (extract/ops/mainjob.py), named by its sync's run id."""
         return self.root / "state" / "jobs" / f"{run_id}.json"
 
     def write_job(self, run_id: str, summary: dict[str, Any]) -> None:

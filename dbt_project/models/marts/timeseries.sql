@@ -4,7 +4,7 @@
 -- hot rows at or after it are passed through untouched; a hot row before it (late data for
 -- a month already cold, not yet moved) is resolved against the cold row of its key with
 -- the winner rule of `samples` (the cold row, held earlier, wins a tie).
--- The boundary is the macro cold_until(), a constant that extract/tiers.py replaces in the
+-- The boundary is the macro cold_until(), a constant that extract/warehouse/tiers.py replaces in the
 -- same transaction as cold_samples and the moved rows, so that `ts >= cold_until()` folds
 -- to a literal and prunes the scan of `samples` (a subquery on cold_state would not).
 -- Relations are named without the catalog, so the view also works in a published

@@ -28,7 +28,7 @@ GAP_WINDOW = timedelta(days=7)
 MAX_RUN_FILES = 1000
 
 
-#: the command of gap-repair runs (extract/repair.py); their failures are warnings
+#: the command of gap-repair runs (extract/landing/repair.py); their failures are warnings
 REPAIR = "repair"
 
 
