@@ -149,9 +149,11 @@ def test_gap_thresholds(ref: Built, tables: dict[str, Any]) -> None:
     for row in _both(ref, tables, "point_gaps", gap(NY, "zone1/temp", utc(2025, 11, 2, 10))):
         assert row["gap_end"] == us(utc(2025, 11, 2, 10, 11))
         assert row["duration"] == pytest.approx(660)
+        assert row["duration_s"] == pytest.approx(660)  # spacing 10:00 -> 10:11, a number
     assert gap(NY, "zone1/temp", utc(2025, 11, 2, 10, 30)) not in tables["point_gaps"]  # = 300 s
     for row in _both(ref, tables, "point_gaps", gap(NY, "zone1/temp", utc(2025, 11, 2, 11))):
         assert row["gap_end"] == us(utc(2025, 11, 2, 11, 5, 1))  # 301 s
+        assert row["duration_s"] == pytest.approx(301)
     assert gap(NY, "chiller/kw", utc(2025, 11, 2, 6)) not in tables["point_gaps"]  # 1800 s
     for row in _both(ref, tables, "point_gaps", gap(NY, "chiller/kw", utc(2025, 11, 3, 9))):
         assert row["gap_end"] == us(utc(2025, 11, 3, 9, 40))

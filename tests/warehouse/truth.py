@@ -199,6 +199,7 @@ def point_gaps(
                     "duration": (b - a) / US,
                     "missing_expected": missing_expected(b - a, interval),
                     "is_open": False,
+                    "duration_s": (b - a) / US,
                 }
         last = tss[-1]
         if cfg.as_of_us is not None and cfg.as_of_us - last > threshold:
@@ -207,6 +208,7 @@ def point_gaps(
                 "duration": (cfg.as_of_us - last) / US,
                 "missing_expected": missing_expected(cfg.as_of_us - last, interval),
                 "is_open": True,
+                "duration_s": (cfg.as_of_us - last) / US,
             }
     return out
 
