@@ -9,8 +9,6 @@ punctuation.
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,9 +18,10 @@ import duckdb
 import pytest
 
 from extract.ops.sqlshell import banner, ladder_tables
+from tests.analyst_truth import assert_rows, expected, gaps, linear, series
 from tests.warehouse.harness import build
-from tests.warehouse.ladder import NAMES, by_label
-from tests.warehouse.landing import US, Lake, PointMeta, dt, us
+from tests.warehouse.ladder import NAMES
+from tests.warehouse.landing import US, Lake, PointMeta, us
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +31,7 @@ PLAIN = "lab"
 SAT = "acme/nyc_office/ahu1/sat"  # 60 s, a gap and non-numeric samples
 SLOW = "acme/nyc_office/ahu1/oat"  # 600 s
 WEIRD = "a'b\"c/d:e; drop table samples; --"
+LIN = "plant/linear"  # 60 s (no metadata): a short gap, non-numeric runs (fill 'linear')
 T0 = datetime(2025, 11, 1, tzinfo=UTC)
 DAYS = 3  # 2025-11-01 .. 03 UTC: New York's 25-hour day (Nov 2) inside
 GAP = (datetime(2025, 11, 2, 10, 0, tzinfo=UTC), datetime(2025, 11, 2, 12, 30, tzinfo=UTC))
@@ -67,85 +67,15 @@ def wh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             samples.append((NY, SLOW, ts, _value(i + 1)))
     for i in range(6 * 60):  # six hours of the weird point
         samples.append((NY, WEIRD, start + i * 60 * US, _value(i + 3)))
+    for m in (*range(20), *range(25, 60)):  # 00:19 -> 00:25 is a gap (360 s)
+        samples.append((PLAIN, LIN, start + m * 60 * US,
+                        "NaN" if 30 <= m < 35 or 40 <= m < 55 else _value(m)))
     lake.land(samples, source="realtime", extracted_at=datetime(2025, 11, 4, 1, tzinfo=UTC))
     warehouse = root / "warehouse.duckdb"
     build(warehouse, lake.root, {"site_timezones": {NY: NY_ZONE}}, root / "target")
     con = duckdb.connect(str(warehouse), read_only=True)
     yield {"con": con, "lake": lake, "path": warehouse}
     con.close()
-
-
-# -- the independent computation -------------------------------------------------------------
-
-
-def _rows(lake: Lake, site: str, point: str) -> list[tuple[int, float | None]]:
-    return sorted((r.ts, r.value) for r in lake.rows if r.site == site and r.point == point)
-
-
-def _agg(values: list[float | None]) -> dict[str, Any]:
-    nums = [v for v in values if v is not None]
-    if not nums:
-        return {"avg": None, "min": None, "max": None, "n": 0}
-    return {"avg": math.fsum(nums) / len(nums), "min": min(nums), "max": max(nums),
-            "n": len(nums)}
-
-
-def expected(
-    lake: Lake, site: str, point: str, a: datetime, b: datetime, resolution: str,
-    zone: str = "UTC",
-) -> list[dict[str, Any]]:
-    """series() rows without fill: raw samples in [a, b), or the buckets overlapping it."""
-    lo, hi = us(a), us(b)
-    rows = _rows(lake, site, point)
-    if resolution == "raw":
-        out = []
-        for ts, v in rows:
-            if lo <= ts < hi:
-                out.append({"bucket_start": ts, "avg": v, "min": v, "max": v,
-                            "n": 0 if v is None else 1})
-        return out
-    groups: dict[int, list[float | None]] = defaultdict(list)
-    grain = by_label(resolution)
-    if not grain.is_local_day:
-        width = grain.seconds * US
-        for ts, v in rows:
-            bucket = ts // width * width
-            if bucket < hi and bucket + width > lo:
-                groups[bucket].append(v)
-    else:
-        tz = ZoneInfo(zone)
-        d0 = dt(lo).astimezone(tz).date()
-        d1 = dt(hi - 1).astimezone(tz).date()
-        for ts, v in rows:
-            day = dt(ts).astimezone(tz).date()
-            if d0 <= day <= d1:
-                midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
-                groups[us(midnight.astimezone(UTC))].append(v)
-    return [{"bucket_start": k, **_agg(v)} for k, v in sorted(groups.items())]
-
-
-def series(con: duckdb.DuckDBPyConnection, site: str, point: str, a: datetime, b: datetime,
-           **kw: Any) -> list[dict[str, Any]]:
-    named = "".join(f", {k} := ?" for k in kw)
-    rows = con.execute(
-        "select epoch_us(bucket_start), avg, min, max, n, resolution "
-        f"from series(?, ?, ?, ?{named})",
-        [site, point, a, b, *kw.values()],
-    ).fetchall()
-    return [dict(zip(("bucket_start", "avg", "min", "max", "n", "resolution"), r, strict=True))
-            for r in rows]
-
-
-def assert_rows(got: list[dict[str, Any]], want: list[dict[str, Any]], resolution: str) -> None:
-    assert [g["resolution"] for g in got] == [resolution] * len(got)
-    assert [g["bucket_start"] for g in got] == [w["bucket_start"] for w in want]
-    for g, w in zip(got, want, strict=True):
-        assert g["n"] == w["n"], (g, w)
-        for col in ("avg", "min", "max"):
-            if w[col] is None:
-                assert g[col] is None, (col, g, w)
-            else:
-                assert g[col] == pytest.approx(w[col], rel=1e-12, abs=1e-12), (col, g, w)
 
 
 # -- resolution choice -----------------------------------------------------------------------
@@ -295,7 +225,7 @@ def test_fill_local_days(wh: dict[str, Any]) -> None:
 
 def test_fill_rejects_unknown_mode(wh: dict[str, Any]) -> None:
     with pytest.raises(duckdb.Error, match="fill must be"):
-        series(wh["con"], NY, SAT, A, A + H, fill="linear")
+        series(wh["con"], NY, SAT, A, A + H, fill="spline")
 
 
 # -- names are data --------------------------------------------------------------------------
@@ -358,4 +288,48 @@ def test_find_points(wh: dict[str, Any]) -> None:
     assert len(find(tag="sensor")) == 3  # marker tag
     assert find(pattern="%") == []  # no wildcard: the text itself
     # no argument: every point, the metadata-less ones too
-    assert len(find()) == 4
+    assert len(find()) == 5
+
+
+# -- fill 'linear' -----------------------------------------------------------------------------
+
+
+def _check_linear(got: list[dict[str, Any]], want: list[dict[str, Any]], span: tuple[
+        datetime, datetime], width: int, gap_list: list[tuple[int, float]], threshold: float,
+                  ) -> list[float | None]:
+    """got (fill 'linear') against want (no fill) on the full grid; returns the avgs."""
+    assert want and got
+    grid = _grid(*span, width)
+    assert [g["bucket_start"] for g in got] == grid
+    by_start = {w["bucket_start"]: w for w in want}
+    rows = [by_start.get(t, {"bucket_start": t, "avg": None}) for t in grid]
+    avgs = linear(rows, gap_list, threshold)
+    for g, w, avg in zip(got, rows, avgs, strict=True):
+        assert g["avg"] == (None if avg is None else pytest.approx(avg, rel=1e-12)), (g, avg)
+        if "n" in w:  # a bucket with samples keeps its own figures
+            assert (g["min"], g["max"], g["n"]) == (w["min"], w["max"], w["n"])
+        else:  # an empty bucket, interpolated or not, has no min, max or n
+            assert (g["min"], g["max"], g["n"]) == (None, None, None)
+    return avgs
+
+
+def test_fill_linear_interpolates_but_never_across_a_gap(wh: dict[str, Any]) -> None:
+    a, b = T0, T0 + H  # 12 five-minute buckets of LIN
+    got = series(wh["con"], PLAIN, LIN, a, b, max_points=12, fill="linear")
+    want = expected(wh["lake"], PLAIN, LIN, a, b, "5min")
+    avgs = _check_linear(got, want, (a, b), 300, gaps(wh["lake"], PLAIN, LIN, 300), 300)
+    at = {g["bucket_start"]: avg for g, avg in zip(got, avgs, strict=True)}
+    minute = 60 * US
+    by_start = {w["bucket_start"]: w["avg"] for w in want}
+    assert at[us(T0) + 20 * minute] is None  # empty, but 00:19 -> 00:25 is a gap
+    assert at[us(T0) + 30 * minute] == pytest.approx(  # non-numeric only: half way
+        (by_start[us(T0) + 25 * minute] + by_start[us(T0) + 35 * minute]) / 2)
+    assert all(at[us(T0) + m * minute] is None for m in (40, 45, 50))  # 900 s > threshold
+    # SAT across the 150-minute gap, quarter-hours and hours: nothing is drawn across it
+    for max_points, width, label in ((20, 900, "15min"), (10, 3600, "1h")):
+        a, b = GAP[0] - timedelta(minutes=57), GAP[1] + timedelta(minutes=33)
+        got = series(wh["con"], NY, SAT, a, b, max_points=max_points, fill="linear")
+        assert {g["resolution"] for g in got} == {label}
+        avgs = _check_linear(got, expected(wh["lake"], NY, SAT, a, b, label), (a, b), width,
+                             gaps(wh["lake"], NY, SAT, 300), 300)
+        assert any(v is None for v in avgs)
