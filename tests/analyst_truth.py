@@ -91,6 +91,20 @@ def assert_rows(got: list[dict[str, Any]], want: list[dict[str, Any]], resolutio
                 assert g[col] == pytest.approx(w[col], rel=1e-12, abs=1e-12), (col, g, w)
 
 
+def expected_width(
+    lake: Lake, site: str, point: str, a: datetime, b: datetime, width_s: int
+) -> list[dict[str, Any]]:
+    """series(bucket := width) rows without fill: buckets of width_s seconds counted from
+    1970-01-01 00:00 UTC overlapping [a, b), aggregated straight from the samples."""
+    lo, hi, width = us(a), us(b), width_s * US
+    groups: dict[int, list[float | None]] = defaultdict(list)
+    for ts, v in _rows(lake, site, point):
+        bucket = ts // width * width
+        if bucket < hi and bucket + width > lo:
+            groups[bucket].append(v)
+    return [{"bucket_start": k, **_agg(v)} for k, v in sorted(groups.items())]
+
+
 def gaps(lake: Lake, site: str, point: str, threshold_s: float) -> list[tuple[int, float]]:
     """(start, end) of every spacing between consecutive samples (numeric or not) longer
     than threshold_s, and the open gap after the last sample (the tests' as_of is now)."""

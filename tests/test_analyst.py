@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from extract.ops.sqlshell import banner, ladder_tables
-from tests.analyst_truth import assert_rows, expected, gaps, linear, series
+from tests.analyst_truth import assert_rows, expected, expected_width, gaps, linear, series
 from tests.warehouse.harness import build
 from tests.warehouse.ladder import NAMES
 from tests.warehouse.landing import US, Lake, PointMeta, us
@@ -333,3 +333,62 @@ def test_fill_linear_interpolates_but_never_across_a_gap(wh: dict[str, Any]) -> 
         avgs = _check_linear(got, expected(wh["lake"], NY, SAT, a, b, label), (a, b), width,
                              gaps(wh["lake"], NY, SAT, 300), 300)
         assert any(v is None for v in avgs)
+
+
+# -- custom bucket widths --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("site", "point", "width", "label", "a", "b"),
+    [
+        (NY, SAT, 900, "15min", GAP[0] - timedelta(minutes=57), GAP[1] + timedelta(minutes=33)),
+        (NY, SAT, 1200, "20min", GAP[0] - timedelta(minutes=57), GAP[1] + timedelta(minutes=33)),
+        (NY, SAT, 600, "10min", A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30)),
+        (NY, SLOW, 7200, "2h", T0 + timedelta(minutes=7), T0 + timedelta(days=2, hours=5)),
+        (PLAIN, SAT, 86400, "1d", T0 + timedelta(hours=3), T0 + timedelta(days=3)),
+        (PLAIN, SAT, 6300, "105min", T0, T0 + timedelta(days=1)),  # not a divisor of a day
+        (NY, WEIRD, 2700, "45min", T0, T0 + timedelta(days=1)),
+    ],
+)
+def test_bucket_width_equals_independent_computation(
+    wh: dict[str, Any], site: str, point: str, width: int, label: str, a: datetime, b: datetime
+) -> None:
+    bucket = timedelta(seconds=width)
+    want = expected_width(wh["lake"], site, point, a, b, width)
+    got = series(wh["con"], site, point, a, b, max_points=1, bucket=bucket)  # max_points ignored
+    assert len(got) > 1
+    assert_rows(got, want, label)
+    nulls = series(wh["con"], site, point, a, b, bucket=bucket, fill="null")
+    assert [g["bucket_start"] for g in nulls] == _grid(a, b, width)
+    assert {g["resolution"] for g in nulls} == {label}
+
+
+def test_bucket_width_with_linear_fill(wh: dict[str, Any]) -> None:
+    # the 600 s point in 5-minute buckets: every other bucket empty, interpolated (its
+    # threshold is 1800 s), except over the 150-minute gap
+    a, b = GAP[0] - 2 * H, GAP[1] + 2 * H
+    got = series(wh["con"], NY, SLOW, a, b, bucket=timedelta(minutes=5), fill="linear")
+    want = expected_width(wh["lake"], NY, SLOW, a, b, 300)
+    avgs = _check_linear(got, want, (a, b), 300, gaps(wh["lake"], NY, SLOW, 1800), 1800)
+    filled = [g for g, v in zip(got, avgs, strict=True) if g["n"] is None and v is not None]
+    assert len(filled) >= 20
+    # 09:55 .. 12:25: the buckets between the samples at 09:50 and 12:30 (a gap) stay empty
+    run = range(us(GAP[0]) - 300 * US, us(GAP[1]), 300 * US)
+    assert [v for g, v in zip(got, avgs, strict=True) if g["bucket_start"] in run] == [None] * 31
+
+
+@pytest.mark.parametrize(
+    ("bucket", "message"),
+    [
+        ("interval 7 minute", "no table of the aggregate ladder divides"),
+        ("interval 90 second", "no table of the aggregate ladder divides"),
+        ("interval 1 month", "whole number of seconds"),
+        ("interval 0 second", "whole number of seconds"),
+        ("interval 1500 millisecond", "whole number of seconds"),
+    ],
+)
+def test_bucket_width_errors(wh: dict[str, Any], bucket: str, message: str) -> None:
+    with pytest.raises(duckdb.Error, match=message):
+        wh["con"].execute(
+            f"select * from series(?, ?, ?, ?, bucket := {bucket})", [NY, SAT, A, A + H]
+        ).fetchall()

@@ -85,7 +85,7 @@
 {#- coarse buckets wholly inside [start, end) are [ceil_c(start), floor_c(end)) -#}
 {%- set ceil_c_start = "(time_bucket(" ~ wc ~ ", " ~ t0 ~ " - " ~ eps ~ ", 'UTC') + " ~ wc ~ ")" -%}
 {%- set floor_c_end = "time_bucket(" ~ wc ~ ", " ~ t1 ~ ", 'UTC')" -%}
-create or replace macro {{ s }}.series(site_name, point_name, range_start, range_end, max_points := 1000, fill := 'none') as table
+create or replace macro {{ s }}.series(site_name, point_name, range_start, range_end, max_points := 1000, fill := 'none', bucket := null) as table
 with
 
 checked as not materialized (
@@ -93,6 +93,7 @@ checked as not materialized (
     select case
         when {{ fill_mode }} not in ('none', 'null', 'previous', 'linear')
             then error('series(): fill must be ''none'', ''null'', ''previous'' or ''linear''')
+        {{ ace_series_bucket_check(utc) }}
         else true
     end as ok
 
@@ -158,22 +159,29 @@ raw_count as not materialized (
 
 ),
 
--- The gates: one row (the point's key, which the branches join on) when raw does / does
--- not fit. Not materialized, so that a branch whose gate is empty is a hash join with an
+-- The gates: one row (the point's key, which the branches join on) when a bucket width
+-- is given (custom), or else when raw does / does not fit. Not materialized, so that a branch whose gate is empty is a hash join with an
 -- empty build side, which DuckDB ends without reading the branch's table; the conditions on
 -- the arguments alone remove the other bucketed branches.
 
 raw_fits as not materialized (
 
     select zone.site, zone.point from zone, raw_count, checked
-    where raw_count.n <= {{ max_n }} and checked.ok
+    where raw_count.n <= {{ max_n }} and checked.ok and bucket is null
 
 ),
 
 raw_too_many as not materialized (
 
     select zone.site, zone.point, zone.tz from zone, raw_count, checked
-    where raw_count.n > {{ max_n }} and checked.ok
+    where raw_count.n > {{ max_n }} and checked.ok and bucket is null
+
+),
+
+custom as not materialized (
+
+    select zone.site, zone.point from zone, checked
+    where bucket is not null and checked.ok
 
 ),
 
@@ -225,6 +233,9 @@ bucket_rows as (
     {%- endif %}
 {%- endfor %}
 
+    union all
+    {{ ace_series_bucket_rows(s, utc, site, point, t0, t1) }}
+
 ),
 
 grid as (
@@ -255,6 +266,10 @@ grid as (
     {%- endif %}
 {%- endfor %}
 
+    union all
+
+    {{ ace_series_bucket_grid(t0, t1, fill_mode) }}
+
 ),
 
 filled as (
@@ -270,6 +285,12 @@ filled as (
     union all
 
     select * from raw_rows
+
+    union all
+
+    -- no row (ok is true or an error), but read whatever the arguments, so that an invalid
+    -- one is reported even where every branch is pruned (a bucket width no table divides)
+    select null, null, null, null, null, null from checked where not checked.ok
 
 ),
 
