@@ -102,6 +102,7 @@ SPECS: dict[str, Spec] = {
             "duplicate_landings": "int",
             "coverage": "float",
             "quality_score": "float",
+            "is_complete": "bool",
         },
     ),
 }
