@@ -9,8 +9,6 @@ punctuation.
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,9 +18,10 @@ import duckdb
 import pytest
 
 from extract.ops.sqlshell import banner, ladder_tables
+from tests.analyst_truth import assert_rows, expected, expected_width, gaps, linear, series
 from tests.warehouse.harness import build
-from tests.warehouse.ladder import NAMES, by_label
-from tests.warehouse.landing import US, Lake, PointMeta, dt, us
+from tests.warehouse.ladder import NAMES
+from tests.warehouse.landing import US, Lake, PointMeta, us
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +31,7 @@ PLAIN = "lab"
 SAT = "acme/nyc_office/ahu1/sat"  # 60 s, a gap and non-numeric samples
 SLOW = "acme/nyc_office/ahu1/oat"  # 600 s
 WEIRD = "a'b\"c/d:e; drop table samples; --"
+LIN = "plant/linear"  # 60 s (no metadata): a short gap, non-numeric runs (fill 'linear')
 T0 = datetime(2025, 11, 1, tzinfo=UTC)
 DAYS = 3  # 2025-11-01 .. 03 UTC: New York's 25-hour day (Nov 2) inside
 GAP = (datetime(2025, 11, 2, 10, 0, tzinfo=UTC), datetime(2025, 11, 2, 12, 30, tzinfo=UTC))
@@ -67,85 +67,15 @@ def wh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             samples.append((NY, SLOW, ts, _value(i + 1)))
     for i in range(6 * 60):  # six hours of the weird point
         samples.append((NY, WEIRD, start + i * 60 * US, _value(i + 3)))
+    for m in (*range(20), *range(25, 60)):  # 00:19 -> 00:25 is a gap (360 s)
+        samples.append((PLAIN, LIN, start + m * 60 * US,
+                        "NaN" if 30 <= m < 35 or 40 <= m < 55 else _value(m)))
     lake.land(samples, source="realtime", extracted_at=datetime(2025, 11, 4, 1, tzinfo=UTC))
     warehouse = root / "warehouse.duckdb"
     build(warehouse, lake.root, {"site_timezones": {NY: NY_ZONE}}, root / "target")
     con = duckdb.connect(str(warehouse), read_only=True)
     yield {"con": con, "lake": lake, "path": warehouse}
     con.close()
-
-
-# -- the independent computation -------------------------------------------------------------
-
-
-def _rows(lake: Lake, site: str, point: str) -> list[tuple[int, float | None]]:
-    return sorted((r.ts, r.value) for r in lake.rows if r.site == site and r.point == point)
-
-
-def _agg(values: list[float | None]) -> dict[str, Any]:
-    nums = [v for v in values if v is not None]
-    if not nums:
-        return {"avg": None, "min": None, "max": None, "n": 0}
-    return {"avg": math.fsum(nums) / len(nums), "min": min(nums), "max": max(nums),
-            "n": len(nums)}
-
-
-def expected(
-    lake: Lake, site: str, point: str, a: datetime, b: datetime, resolution: str,
-    zone: str = "UTC",
-) -> list[dict[str, Any]]:
-    """series() rows without fill: raw samples in [a, b), or the buckets overlapping it."""
-    lo, hi = us(a), us(b)
-    rows = _rows(lake, site, point)
-    if resolution == "raw":
-        out = []
-        for ts, v in rows:
-            if lo <= ts < hi:
-                out.append({"bucket_start": ts, "avg": v, "min": v, "max": v,
-                            "n": 0 if v is None else 1})
-        return out
-    groups: dict[int, list[float | None]] = defaultdict(list)
-    grain = by_label(resolution)
-    if not grain.is_local_day:
-        width = grain.seconds * US
-        for ts, v in rows:
-            bucket = ts // width * width
-            if bucket < hi and bucket + width > lo:
-                groups[bucket].append(v)
-    else:
-        tz = ZoneInfo(zone)
-        d0 = dt(lo).astimezone(tz).date()
-        d1 = dt(hi - 1).astimezone(tz).date()
-        for ts, v in rows:
-            day = dt(ts).astimezone(tz).date()
-            if d0 <= day <= d1:
-                midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
-                groups[us(midnight.astimezone(UTC))].append(v)
-    return [{"bucket_start": k, **_agg(v)} for k, v in sorted(groups.items())]
-
-
-def series(con: duckdb.DuckDBPyConnection, site: str, point: str, a: datetime, b: datetime,
-           **kw: Any) -> list[dict[str, Any]]:
-    named = "".join(f", {k} := ?" for k in kw)
-    rows = con.execute(
-        "select epoch_us(bucket_start), avg, min, max, n, resolution "
-        f"from series(?, ?, ?, ?{named})",
-        [site, point, a, b, *kw.values()],
-    ).fetchall()
-    return [dict(zip(("bucket_start", "avg", "min", "max", "n", "resolution"), r, strict=True))
-            for r in rows]
-
-
-def assert_rows(got: list[dict[str, Any]], want: list[dict[str, Any]], resolution: str) -> None:
-    assert [g["resolution"] for g in got] == [resolution] * len(got)
-    assert [g["bucket_start"] for g in got] == [w["bucket_start"] for w in want]
-    for g, w in zip(got, want, strict=True):
-        assert g["n"] == w["n"], (g, w)
-        for col in ("avg", "min", "max"):
-            if w[col] is None:
-                assert g[col] is None, (col, g, w)
-            else:
-                assert g[col] == pytest.approx(w[col], rel=1e-12, abs=1e-12), (col, g, w)
 
 
 # -- resolution choice -----------------------------------------------------------------------
@@ -295,7 +225,7 @@ def test_fill_local_days(wh: dict[str, Any]) -> None:
 
 def test_fill_rejects_unknown_mode(wh: dict[str, Any]) -> None:
     with pytest.raises(duckdb.Error, match="fill must be"):
-        series(wh["con"], NY, SAT, A, A + H, fill="linear")
+        series(wh["con"], NY, SAT, A, A + H, fill="spline")
 
 
 # -- names are data --------------------------------------------------------------------------
@@ -358,4 +288,107 @@ def test_find_points(wh: dict[str, Any]) -> None:
     assert len(find(tag="sensor")) == 3  # marker tag
     assert find(pattern="%") == []  # no wildcard: the text itself
     # no argument: every point, the metadata-less ones too
-    assert len(find()) == 4
+    assert len(find()) == 5
+
+
+# -- fill 'linear' -----------------------------------------------------------------------------
+
+
+def _check_linear(got: list[dict[str, Any]], want: list[dict[str, Any]], span: tuple[
+        datetime, datetime], width: int, gap_list: list[tuple[int, float]], threshold: float,
+                  ) -> list[float | None]:
+    """got (fill 'linear') against want (no fill) on the full grid; returns the avgs."""
+    assert want and got
+    grid = _grid(*span, width)
+    assert [g["bucket_start"] for g in got] == grid
+    by_start = {w["bucket_start"]: w for w in want}
+    rows = [by_start.get(t, {"bucket_start": t, "avg": None}) for t in grid]
+    avgs = linear(rows, gap_list, threshold)
+    for g, w, avg in zip(got, rows, avgs, strict=True):
+        assert g["avg"] == (None if avg is None else pytest.approx(avg, rel=1e-12)), (g, avg)
+        if "n" in w:  # a bucket with samples keeps its own figures
+            assert (g["min"], g["max"], g["n"]) == (w["min"], w["max"], w["n"])
+        else:  # an empty bucket, interpolated or not, has no min, max or n
+            assert (g["min"], g["max"], g["n"]) == (None, None, None)
+    return avgs
+
+
+def test_fill_linear_interpolates_but_never_across_a_gap(wh: dict[str, Any]) -> None:
+    a, b = T0, T0 + H  # 12 five-minute buckets of LIN
+    got = series(wh["con"], PLAIN, LIN, a, b, max_points=12, fill="linear")
+    want = expected(wh["lake"], PLAIN, LIN, a, b, "5min")
+    avgs = _check_linear(got, want, (a, b), 300, gaps(wh["lake"], PLAIN, LIN, 300), 300)
+    at = {g["bucket_start"]: avg for g, avg in zip(got, avgs, strict=True)}
+    minute = 60 * US
+    by_start = {w["bucket_start"]: w["avg"] for w in want}
+    assert at[us(T0) + 20 * minute] is None  # empty, but 00:19 -> 00:25 is a gap
+    assert at[us(T0) + 30 * minute] == pytest.approx(  # non-numeric only: half way
+        (by_start[us(T0) + 25 * minute] + by_start[us(T0) + 35 * minute]) / 2)
+    assert all(at[us(T0) + m * minute] is None for m in (40, 45, 50))  # 900 s > threshold
+    # SAT across the 150-minute gap, quarter-hours and hours: nothing is drawn across it
+    for max_points, width, label in ((20, 900, "15min"), (10, 3600, "1h")):
+        a, b = GAP[0] - timedelta(minutes=57), GAP[1] + timedelta(minutes=33)
+        got = series(wh["con"], NY, SAT, a, b, max_points=max_points, fill="linear")
+        assert {g["resolution"] for g in got} == {label}
+        avgs = _check_linear(got, expected(wh["lake"], NY, SAT, a, b, label), (a, b), width,
+                             gaps(wh["lake"], NY, SAT, 300), 300)
+        assert any(v is None for v in avgs)
+
+
+# -- custom bucket widths --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("site", "point", "width", "label", "a", "b"),
+    [
+        (NY, SAT, 900, "15min", GAP[0] - timedelta(minutes=57), GAP[1] + timedelta(minutes=33)),
+        (NY, SAT, 1200, "20min", GAP[0] - timedelta(minutes=57), GAP[1] + timedelta(minutes=33)),
+        (NY, SAT, 600, "10min", A + timedelta(seconds=30), A + 2 * H + timedelta(seconds=30)),
+        (NY, SLOW, 7200, "2h", T0 + timedelta(minutes=7), T0 + timedelta(days=2, hours=5)),
+        (PLAIN, SAT, 86400, "1d", T0 + timedelta(hours=3), T0 + timedelta(days=3)),
+        (PLAIN, SAT, 6300, "105min", T0, T0 + timedelta(days=1)),  # not a divisor of a day
+        (NY, WEIRD, 2700, "45min", T0, T0 + timedelta(days=1)),
+    ],
+)
+def test_bucket_width_equals_independent_computation(
+    wh: dict[str, Any], site: str, point: str, width: int, label: str, a: datetime, b: datetime
+) -> None:
+    bucket = timedelta(seconds=width)
+    want = expected_width(wh["lake"], site, point, a, b, width)
+    got = series(wh["con"], site, point, a, b, max_points=1, bucket=bucket)  # max_points ignored
+    assert len(got) > 1
+    assert_rows(got, want, label)
+    nulls = series(wh["con"], site, point, a, b, bucket=bucket, fill="null")
+    assert [g["bucket_start"] for g in nulls] == _grid(a, b, width)
+    assert {g["resolution"] for g in nulls} == {label}
+
+
+def test_bucket_width_with_linear_fill(wh: dict[str, Any]) -> None:
+    # the 600 s point in 5-minute buckets: every other bucket empty, interpolated (its
+    # threshold is 1800 s), except over the 150-minute gap
+    a, b = GAP[0] - 2 * H, GAP[1] + 2 * H
+    got = series(wh["con"], NY, SLOW, a, b, bucket=timedelta(minutes=5), fill="linear")
+    want = expected_width(wh["lake"], NY, SLOW, a, b, 300)
+    avgs = _check_linear(got, want, (a, b), 300, gaps(wh["lake"], NY, SLOW, 1800), 1800)
+    filled = [g for g, v in zip(got, avgs, strict=True) if g["n"] is None and v is not None]
+    assert len(filled) >= 20
+    # 09:55 .. 12:25: the buckets between the samples at 09:50 and 12:30 (a gap) stay empty
+    run = range(us(GAP[0]) - 300 * US, us(GAP[1]), 300 * US)
+    assert [v for g, v in zip(got, avgs, strict=True) if g["bucket_start"] in run] == [None] * 31
+
+
+@pytest.mark.parametrize(
+    ("bucket", "message"),
+    [
+        ("interval 7 minute", "no table of the aggregate ladder divides"),
+        ("interval 90 second", "no table of the aggregate ladder divides"),
+        ("interval 1 month", "whole number of seconds"),
+        ("interval 0 second", "whole number of seconds"),
+        ("interval 1500 millisecond", "whole number of seconds"),
+    ],
+)
+def test_bucket_width_errors(wh: dict[str, Any], bucket: str, message: str) -> None:
+    with pytest.raises(duckdb.Error, match=message):
+        wh["con"].execute(
+            f"select * from series(?, ?, ?, ?, bucket := {bucket})", [NY, SAT, A, A + H]
+        ).fetchall()

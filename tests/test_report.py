@@ -82,18 +82,22 @@ def _samples() -> list[tuple[str, str, int, str | None]]:
 
 
 def expected_coverage(lake: Lake) -> dict[tuple[str, str, date], float]:
-    """numeric samples / (local day length / interval) per point and local day."""
+    """numeric samples / (local day length / interval) per point and local day; the day in
+    progress at AS_OF counts its elapsed part only (to AS_OF or its last sample, if later)."""
     numeric: Counter[tuple[str, str, date]] = Counter()
+    last: dict[tuple[str, str, date], int] = {}
     for row in lake.rows:
-        if row.value is not None:
-            numeric[(row.site, row.point, _local(row.ts, row.site))] += 1
+        key = (row.site, row.point, _local(row.ts, row.site))
+        last[key] = max(last.get(key, row.ts), row.ts)
+        numeric[key] += row.value is not None
     out = {}
     for (site, point) in INTERVALS:
         zone = ZoneInfo(ZONES[site])
         for day in WINDOW_DAYS:
             start = datetime(day.year, day.month, day.day, tzinfo=zone)
             nxt = day + timedelta(days=1)
-            end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone)
+            end = min(datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone),
+                      max(AS_OF, dt(last.get((site, point, day), 0))))
             seconds = (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
             out[(site, point, day)] = numeric[(site, point, day)] / (seconds / INTERVALS[
                 (site, point)])

@@ -10,13 +10,14 @@
     column: hence site_name, point_name, range_start, range_end. -#}
 
 {% macro ace_create_analyst_macros() -%}
-    {#- on-run-end: (re)create series() and find_points() when every relation they read
+    {#- on-run-end: (re)create series() and find_points() (analyst_find_points.sql) when
+        every relation they read
         exists (a partial `dbt build --select ...` on a new warehouse may not have them yet;
         then nothing is done and earlier macros, if any, stay). -#}
     {%- if not execute -%}
         {{- return('') -}}
     {%- endif -%}
-    {%- set needed = ['timeseries', 'points'] + (ace_ladder() | map(attribute='name') | list) -%}
+    {%- set needed = ['timeseries', 'points', 'point_gaps'] + (ace_ladder() | map(attribute='name') | list) -%}
     {%- set found_sql -%}
         select count(distinct table_name)
         from information_schema.tables
@@ -84,21 +85,24 @@
 {#- coarse buckets wholly inside [start, end) are [ceil_c(start), floor_c(end)) -#}
 {%- set ceil_c_start = "(time_bucket(" ~ wc ~ ", " ~ t0 ~ " - " ~ eps ~ ", 'UTC') + " ~ wc ~ ")" -%}
 {%- set floor_c_end = "time_bucket(" ~ wc ~ ", " ~ t1 ~ ", 'UTC')" -%}
-create or replace macro {{ s }}.series(site_name, point_name, range_start, range_end, max_points := 1000, fill := 'none') as table
+create or replace macro {{ s }}.series(site_name, point_name, range_start, range_end, max_points := 1000, fill := 'none', bucket := null) as table
 with
 
 checked as not materialized (
 
     select case
-        when {{ fill_mode }} in ('none', 'null', 'previous') then true
-        else error('series(): fill must be ''none'', ''null'' or ''previous''')
+        when {{ fill_mode }} not in ('none', 'null', 'previous', 'linear')
+            then error('series(): fill must be ''none'', ''null'', ''previous'' or ''linear''')
+        {{ ace_series_bucket_check(utc) }}
+        else true
     end as ok
 
 ),
 
 zone as not materialized (
 
-    -- the point's zone (its site's), for local days; UTC for an unknown point
+    -- the point's zone (its site's), for local days; UTC for an unknown point; and its
+    -- interval, for the gap threshold of fill 'linear'
     select
         {{ site }} as site,
         {{ point }} as point,
@@ -106,7 +110,12 @@ zone as not materialized (
             (select p.timezone from {{ s }}.points p
              where p.site = {{ site }} and p.point = {{ point }}),
             'UTC'
-        ) as tz
+        ) as tz,
+        coalesce(
+            (select p.collect_interval from {{ s }}.points p
+             where p.site = {{ site }} and p.point = {{ point }}),
+            {{ ace_default_interval() }}
+        ) as collect_interval
 
 ),
 
@@ -150,22 +159,29 @@ raw_count as not materialized (
 
 ),
 
--- The gates: one row (the point's key, which the branches join on) when raw does / does
--- not fit. Not materialized, so that a branch whose gate is empty is a hash join with an
+-- The gates: one row (the point's key, which the branches join on) when a bucket width
+-- is given (custom), or else when raw does / does not fit. Not materialized, so that a branch whose gate is empty is a hash join with an
 -- empty build side, which DuckDB ends without reading the branch's table; the conditions on
 -- the arguments alone remove the other bucketed branches.
 
 raw_fits as not materialized (
 
     select zone.site, zone.point from zone, raw_count, checked
-    where raw_count.n <= {{ max_n }} and checked.ok
+    where raw_count.n <= {{ max_n }} and checked.ok and bucket is null
 
 ),
 
 raw_too_many as not materialized (
 
     select zone.site, zone.point, zone.tz from zone, raw_count, checked
-    where raw_count.n > {{ max_n }} and checked.ok
+    where raw_count.n > {{ max_n }} and checked.ok and bucket is null
+
+),
+
+custom as not materialized (
+
+    select zone.site, zone.point from zone, checked
+    where bucket is not null and checked.ok
 
 ),
 
@@ -217,6 +233,9 @@ bucket_rows as (
     {%- endif %}
 {%- endfor %}
 
+    union all
+    {{ ace_series_bucket_rows(s, utc, site, point, t0, t1) }}
+
 ),
 
 grid as (
@@ -247,6 +266,10 @@ grid as (
     {%- endif %}
 {%- endfor %}
 
+    union all
+
+    {{ ace_series_bucket_grid(t0, t1, fill_mode) }}
+
 ),
 
 filled as (
@@ -263,104 +286,50 @@ filled as (
 
     select * from raw_rows
 
-)
+    union all
 
-select
-    filled.bucket_start,
-    case when {{ fill_mode }} = 'previous'
-        then last_value(filled.avg ignore nulls) over w else filled.avg end as avg,
-    case when {{ fill_mode }} = 'previous'
-        then last_value(filled.min ignore nulls) over w else filled.min end as min,
-    case when {{ fill_mode }} = 'previous'
-        then last_value(filled.max ignore nulls) over w else filled.max end as max,
-    filled.n,
-    filled.resolution
-from filled
-window w as (order by filled.bucket_start rows between unbounded preceding and current row)
-order by filled.bucket_start
-{%- endmacro %}
-
-
-{% macro ace_find_points_macro_sql() -%}
-{%- set s = target.schema -%}
-create or replace macro {{ s }}.find_points(pattern := null, tag := null, equipment := null) as table
-with
-
-args as (
-
-    select
-        lower(cast(pattern as varchar)) as a_pattern,
-        lower(cast(tag as varchar)) as a_tag,
-        lower(cast(equipment as varchar)) as a_equipment
+    -- no row (ok is true or an error), but read whatever the arguments, so that an invalid
+    -- one is reported even where every branch is pruned (a bucket width no table divides)
+    select null, null, null, null, null, null from checked where not checked.ok
 
 ),
 
-pts as (
+ordered as (
 
     select
-        p.site, p.point, p.unit, p.collect_interval, p.kv_tags, p.marker_tags,
-        -- marker tags, lower case
-        coalesce(
-            list_transform(
-                cast(json_extract_string(p.marker_tags, '$[*]') as varchar[]), x -> lower(x)
-            ),
-            []
-        ) as markers,
-        -- kv tags as lower-case 'key' and 'key=value' strings
-        coalesce(
-            list_transform(
-                json_keys(p.kv_tags),
-                k -> lower(k)
-            ),
-            []
-        ) as kv_keys,
-        coalesce(
-            list_transform(
-                json_keys(p.kv_tags),
-                k -> lower(k || '=' || coalesce(json_extract_string(p.kv_tags, '$."' || replace(k, '"', '\"') || '"'), ''))
-            ),
-            []
-        ) as kv_pairs,
-        -- equipment: the point name's '/' and '.' segments, and the BACnet device name
-        -- without its '-<network>:<mac>' suffix
-        list_concat(
-            string_split_regex(lower(p.point), '[/.]'),
-            coalesce([lower(regexp_replace(
-                json_extract_string(try_cast(p.bacnet_data as json), '$.device_name'),
-                '-[^-]*$', ''))], [])
-        ) as segments
-    from {{ s }}.points p
+        filled.*,
+        lead(filled.bucket_start) over (order by filled.bucket_start) as next_start
+    from filled
 
 ),
 
-matched as (
+neighbours as (
 
+    -- per row, the last row with an avg up to it (its start, end, values) and the first
+    -- from it on (fill 'previous' and 'linear')
     select
-        pts.*,
-        args.a_tag
-    from pts, args
-    where (args.a_pattern is null or contains(lower(pts.point), args.a_pattern))
-      and (args.a_tag is null
-           or list_contains(pts.markers, args.a_tag)
-           or list_contains(pts.kv_keys, args.a_tag)
-           or list_contains(pts.kv_pairs, args.a_tag))
-      and (args.a_equipment is null or list_contains(pts.segments, args.a_equipment))
+        o.*,
+        last_value(case when o.avg is not null then o.bucket_start end ignore nulls) over wp as prev_start,
+        last_value(case when o.avg is not null then o.next_start end ignore nulls) over wp as prev_end,
+        last_value(o.avg ignore nulls) over wp as prev_avg,
+        last_value(o.min ignore nulls) over wp as prev_min,
+        last_value(o.max ignore nulls) over wp as prev_max,
+        first_value(case when o.avg is not null then o.bucket_start end ignore nulls) over wn as next_at,
+        first_value(o.avg ignore nulls) over wn as next_avg
+    from ordered o
+    window
+        wp as (order by o.bucket_start rows between unbounded preceding and current row),
+        wn as (order by o.bucket_start rows between current row and unbounded following)
 
 )
 
 select
-    matched.site,
-    matched.point,
-    matched.unit,
-    matched.collect_interval,
-    case when matched.a_tag is null then []
-        else list_filter(
-            list_concat(matched.markers, matched.kv_pairs),
-            x -> x = matched.a_tag or split_part(x, '=', 1) = matched.a_tag
-        )
-    end as matching_tags,
-    matched.marker_tags,
-    matched.kv_tags
-from matched
-order by matched.site, matched.point
+    nb.bucket_start,
+    {{ ace_series_linear_avg(s, site, point, fill_mode) }} as avg,
+    case when {{ fill_mode }} = 'previous' then nb.prev_min else nb.min end as min,
+    case when {{ fill_mode }} = 'previous' then nb.prev_max else nb.max end as max,
+    nb.n,
+    nb.resolution
+from neighbours nb
+order by nb.bucket_start
 {%- endmacro %}

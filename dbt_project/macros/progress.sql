@@ -27,15 +27,22 @@
 {% macro ace_settings(model_name) -%}
     {#- The variables a model's stored rows depend on (as_of excluded: open gaps are
         recomputed every run), as the model declares them in its config's
-        meta.ace_settings (the aggregate ladder's models through ace_aggregate). If they
-        change, the rows already held are stale, so the next incremental run stops and
-        asks for a --full-refresh of the model. -#}
+        meta.ace_settings (the aggregate ladder's models through ace_aggregate), and the
+        model's meta.ace_columns_version if it declares one. If they change, the rows
+        already held are stale, so the next incremental run stops and asks for a
+        --full-refresh of the model. -#}
     {%- set node = graph.get('nodes', {}).get('model.' ~ project_name ~ '.' ~ model_name) -%}
     {%- set keys = ((node.config.meta or {}).get('ace_settings') if node else none) or [] -%}
     {%- set values = {} -%}
     {%- for key in keys -%}
         {%- do values.update({key: var(key, none)}) -%}
     {%- endfor -%}
+    {#- meta.ace_columns_version: raised when a model gains a column, so that a warehouse
+        built before stops with the same message instead of dbt's on_schema_change failure -#}
+    {%- set columns_version = (node.config.meta or {}).get('ace_columns_version') if node else none -%}
+    {%- if columns_version is not none -%}
+        {%- do values.update({'columns_version': columns_version}) -%}
+    {%- endif -%}
     {{- return(tojson(values, sort_keys=true)) -}}
 {%- endmacro %}
 

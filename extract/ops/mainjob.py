@@ -340,7 +340,7 @@ def _show(settings: Settings, job: JobSummary) -> None:
         "now() - interval 1 day, now(), max_points := 100)",
         "select * from find_points(pattern := 'weather')",
         "select * from point_gaps order by duration desc limit 5",
-        "select * from data_quality_daily order by quality_score limit 5",
+        "select * from data_quality_daily where is_complete order by quality_score limit 5",
     ]
     for q in examples:
         w(f"  {q};\n")

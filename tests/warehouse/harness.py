@@ -85,7 +85,8 @@ SPECS: dict[str, Spec] = {
     "point_gaps": Spec(
         "point_gaps",
         ("site", "point", "gap_start"),
-        {"gap_end": "ts", "duration": "seconds", "missing_expected": "float", "is_open": "bool"},
+        {"gap_end": "ts", "duration": "seconds", "missing_expected": "float", "is_open": "bool",
+         "duration_s": "float"},
     ),
     "data_quality_daily": Spec(
         "data_quality_daily",
@@ -101,6 +102,7 @@ SPECS: dict[str, Spec] = {
             "duplicate_landings": "int",
             "coverage": "float",
             "quality_score": "float",
+            "is_complete": "bool",
         },
     ),
 }

@@ -344,3 +344,38 @@ def test_changed_site_timezones_never_leave_stale_days(tmp_path: Path, dbt_targe
         assert_tables_equal(truth_after, read_all(warehouse), "incremental run with new zones")
     build(warehouse, lake.root, dbt_vars(after), dbt_target, full_refresh=True)
     assert_tables_equal(truth_after, read_all(warehouse), "full refresh with new zones")
+
+
+def test_point_gaps_built_before_duration_s_asks_for_a_rebuild(
+    tmp_path: Path, dbt_target: Path
+) -> None:
+    """A warehouse whose point_gaps predates duration_s (no such column, settings recorded
+    without the columns version) stops with the rebuild command, which then gives the
+    truth, duration_s included."""
+    lake = Lake(tmp_path / "lake")
+    scenario.write_meta(lake)
+    scenario.land_all(lake, scenario.reference_landings()[1:2])
+    warehouse = tmp_path / "warehouse.duckdb"
+    cfg = scenario.config()
+    build(warehouse, lake.root, dbt_vars(cfg), dbt_target)
+    con = duckdb.connect(str(warehouse))
+    try:  # what an earlier build left: the table without the column, the old settings
+        (schema,) = con.execute(
+            "select table_schema from information_schema.tables where table_name = 'point_gaps'"
+        ).fetchone() or ("main",)
+        con.execute(f"alter table {schema}.point_gaps drop column duration_s")
+        con.execute(
+            f"update {schema}.model_progress set settings = json_object("
+            "'default_collect_interval', 60, 'gap_k', 3, 'gap_threshold_seconds', 300)::varchar"
+            " where model = 'point_gaps'"
+        )
+    finally:
+        con.close()
+    with pytest.raises(DbtFailed, match=r"--full-refresh --select point_gaps\+"):
+        build(warehouse, lake.root, dbt_vars(cfg), dbt_target)
+    build(warehouse, lake.root, dbt_vars(cfg), dbt_target, full_refresh=True,
+          extra=["--select", "point_gaps+"])
+    truth = expected(lake, cfg)["point_gaps"]
+    got = read_table(warehouse, SPECS["point_gaps"])
+    assert_tables_equal({"point_gaps": truth}, {"point_gaps": got}, "rebuilt point_gaps")
+    assert all(row["duration_s"] > 0 for row in got.values())

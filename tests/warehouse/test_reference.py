@@ -149,9 +149,11 @@ def test_gap_thresholds(ref: Built, tables: dict[str, Any]) -> None:
     for row in _both(ref, tables, "point_gaps", gap(NY, "zone1/temp", utc(2025, 11, 2, 10))):
         assert row["gap_end"] == us(utc(2025, 11, 2, 10, 11))
         assert row["duration"] == pytest.approx(660)
+        assert row["duration_s"] == pytest.approx(660)  # spacing 10:00 -> 10:11, a number
     assert gap(NY, "zone1/temp", utc(2025, 11, 2, 10, 30)) not in tables["point_gaps"]  # = 300 s
     for row in _both(ref, tables, "point_gaps", gap(NY, "zone1/temp", utc(2025, 11, 2, 11))):
         assert row["gap_end"] == us(utc(2025, 11, 2, 11, 5, 1))  # 301 s
+        assert row["duration_s"] == pytest.approx(301)
     assert gap(NY, "chiller/kw", utc(2025, 11, 2, 6)) not in tables["point_gaps"]  # 1800 s
     for row in _both(ref, tables, "point_gaps", gap(NY, "chiller/kw", utc(2025, 11, 3, 9))):
         assert row["gap_end"] == us(utc(2025, 11, 3, 9, 40))
@@ -224,3 +226,21 @@ def test_open_gaps_default_to_the_run_start(ref: Built, dbt_target: Path, tmp_pa
         assert (before - start) / US <= row["duration"] <= (after - start) / US
         interval = ref.lake.intervals().get((site, point), 60)
         assert row["missing_expected"] == pytest.approx(row["duration"] / interval - 1, rel=1e-9)
+
+
+def test_unfinished_day_is_scored_on_its_elapsed_part(ref: Built, tables: dict[str, Any]) -> None:
+    """as_of is 2025-11-04 06:02 UTC: New York's Nov 4 began at 05:00 UTC, so 62 minutes of
+    it have elapsed (62 samples of a 60 s point expected, not 1440); Nov 3 is complete."""
+    rows = tables["data_quality_daily"]
+    today = rows[(NY, "zone1/temp", date(2025, 11, 4))]
+    assert today["is_complete"] is False
+    assert today["expected"] == pytest.approx(62)
+    assert today["missing"] == pytest.approx(max(62 - today["actual"], 0))
+    assert today["quality_score"] == pytest.approx(
+        min(today["actual"] / 62, 1) * today["numeric"] / today["actual"])
+    yesterday = rows[(NY, "zone1/temp", date(2025, 11, 3))]
+    assert yesterday["is_complete"] is True and yesterday["expected"] == pytest.approx(1440)
+    # no day ending after as_of is complete, none ending by it is unfinished
+    for (site, _point, day), row in rows.items():
+        end = truth._local_day_bounds(ref.cfg.tz(site), day)[1]
+        assert row["is_complete"] is (end <= us(scenario.AS_OF)), (site, day)

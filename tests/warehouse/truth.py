@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -199,6 +199,7 @@ def point_gaps(
                     "duration": (b - a) / US,
                     "missing_expected": missing_expected(b - a, interval),
                     "is_open": False,
+                    "duration_s": (b - a) / US,
                 }
         last = tss[-1]
         if cfg.as_of_us is not None and cfg.as_of_us - last > threshold:
@@ -207,6 +208,7 @@ def point_gaps(
                 "duration": (cfg.as_of_us - last) / US,
                 "missing_expected": missing_expected(cfg.as_of_us - last, interval),
                 "is_open": True,
+                "duration_s": (cfg.as_of_us - last) / US,
             }
     return out
 
@@ -220,19 +222,36 @@ def data_quality_daily(
     intervals: Mapping[tuple[str, str], int],
     cfg: Config,
 ) -> dict[Key, Row]:
-    """data_quality_daily keyed by (site, point, local day start); see docs/warehouse.md."""
+    """data_quality_daily keyed by (site, point, local day start); see docs/warehouse.md.
+
+    A day that has not ended by as_of (None: now, the run's start) is unfinished: it expects
+    samples only over its elapsed part, from its start to as_of (or to its last sample, if
+    later), at the point's interval."""
     daily = aggregates(winners, intervals, DAYS.label, cfg)
+    as_of = cfg.as_of_us if cfg.as_of_us is not None else us(datetime.now(UTC))
     landings: dict[Key, int] = defaultdict(int)
     for r in landed:
         start, _end, _day = bucket_of(DAYS.label, cfg.tz(r.site), r.ts)
         landings[(r.site, r.point, start)] += 1
     out: dict[Key, Row] = {}
     for key, agg in daily.items():
+        site, point, start = key
+        day = agg["day"]
+        assert isinstance(day, date)
+        end = _local_day_bounds(cfg.tz(site), day)[1]
+        is_complete = end <= as_of
         expected = agg["n_expected"]
         actual = agg["n_total"]
         numeric = agg["n"]
         assert isinstance(expected, float) and isinstance(actual, int)
         assert isinstance(numeric, int)
+        coverage = agg["coverage"]
+        if not is_complete:
+            last = agg["last_ts"]
+            assert isinstance(last, int)
+            elapsed_end = min(end, max(as_of, last))
+            expected = (elapsed_end - start) / US / intervals.get((site, point), 60)
+            coverage = numeric / expected if expected else None
         landed = landings[key]
         out[key] = {
             "day": agg["day"],
@@ -244,16 +263,19 @@ def data_quality_daily(
             "missing": max(expected - actual, 0.0),
             "landed": landed,
             "duplicate_landings": landed - actual,
-            "coverage": agg["coverage"],
+            "coverage": coverage,
             "quality_score": quality_score(expected, actual, numeric),
+            "is_complete": is_complete,
         }
     return out
 
 
 def quality_score(expected: float, actual: int, numeric: int) -> float:
     """Completeness x validity: least(actual / expected, 1) x numeric / actual (documented in
-    dbt_project/models/marts/data_quality_daily.yml)."""
-    return min(actual / expected, 1.0) * (numeric / actual)
+    dbt_project/models/marts/data_quality_daily.yml); completeness is 1 when nothing was
+    expected yet (an unfinished day whose elapsed part is empty)."""
+    completeness = min(actual / expected, 1.0) if expected else 1.0
+    return completeness * (numeric / actual)
 
 
 # -- everything ---------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 -- and a quality score. Incremental: the days touched by the files landed since the last run
 -- are re-read from samples_1d, and their landed-row counts are increased by what those files
 -- hold (a count, so it is exact only because the progress is recorded in the same
--- transaction); a point whose collect_interval changed has every day re-derived.
+-- transaction); a point whose collect_interval changed has every day re-derived, and a
+-- day unfinished at the last run (is_complete false) is re-scored against this run's as_of.
 -- (refs used only by the incremental branch, declared for the DAG)
 -- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('int_point_metadata') }}
 {{
@@ -11,11 +12,23 @@
         unique_key=['site', 'point', 'day'],
         incremental_strategy='delete+insert',
         post_hook="{{ ace_record_progress(['samples_1d']) }}",
-        meta={'ace_settings': ['default_collect_interval', 'site_timezones', 'default_timezone']},
+        meta={
+            'ace_settings': ['default_collect_interval', 'site_timezones', 'default_timezone'],
+            'ace_columns_version': 2,
+        },
     )
 }}
 
 {%- set range = ace_pending_range(['samples_1d']) %}
+{#- a local day of samples_1d (alias d): its end, whether it ended by as_of, its seconds,
+    and those of its elapsed part (to as_of, or to its last sample if later) -#}
+{%- set day_end = ace_local_midnight('d.day + 1', ace_site_timezone('d.site')) %}
+{%- set is_complete = day_end ~ ' <= ' ~ ace_as_of() %}
+{%- set day_seconds = ace_epoch_seconds(day_end ~ ' - d.bucket_start') %}
+{%- set elapsed_seconds = 'greatest(' ~ ace_epoch_seconds('least(' ~ day_end ~ ', greatest('
+    ~ ace_as_of() ~ ', d.last_ts)) - d.bucket_start') ~ ', 0)' %}
+{%- set expected = 'case when ' ~ is_complete ~ ' then d.n_expected else d.n_expected * '
+    ~ elapsed_seconds ~ ' / ' ~ day_seconds ~ ' end' %}
 
 with
 
@@ -51,6 +64,13 @@ touched as (
     from {{ this }} as held
     semi join interval_changed
         on held.site = interval_changed.site and held.point = interval_changed.point
+    union
+    -- a day unfinished when last scored whose elapsed part has grown since (a later as_of)
+    select held.site, held.point, held.day
+    from {{ this }} as held
+    inner join {{ ref('samples_1d') }} as d
+        on held.site = d.site and held.point = d.point and held.day = d.day
+    where not held.is_complete and ({{ is_complete }} or {{ expected }} <> held.expected)
 
 ),
 
@@ -100,38 +120,68 @@ landed_total as (
 
 {%- endif %}
 
+scaled as (
+
+    -- a day that ended by as_of is complete and expects all its samples; an unfinished one
+    -- (today, or the last day of the data) only those of its elapsed part
+    select
+        d.*,
+        {{ is_complete }} as is_complete,
+        {{ expected }} as expected
+
+    from days as d
+
+),
+
 measured as (
 
     select
-        days.site,
-        days.point,
-        days.day,
-        days.bucket_start,
-        days.n_expected as expected,
-        days.n_total as actual,
-        days.n as numeric,
-        days.n_total - days.n as non_numeric,
-        greatest(days.n_expected - days.n_total, 0) as missing,
+        scaled.site,
+        scaled.point,
+        scaled.day,
+        scaled.bucket_start,
+        scaled.expected,
+        scaled.n_total as actual,
+        scaled.n as numeric,
+        scaled.n_total - scaled.n as non_numeric,
+        greatest(scaled.expected - scaled.n_total, 0) as missing,
         coalesce(landed_total.landed, 0) as landed,
-        coalesce(landed_total.landed, 0) - days.n_total as duplicate_landings,
-        days.coverage
+        coalesce(landed_total.landed, 0) - scaled.n_total as duplicate_landings,
+        case
+            when scaled.is_complete then scaled.coverage
+            else scaled.n / nullif(scaled.expected, 0)
+        end as coverage,
+        scaled.is_complete
 
-    from days
+    from scaled
     left join landed_total
         on
-            days.site = landed_total.site
-            and days.point = landed_total.point
-            and days.day = landed_total.day
+            scaled.site = landed_total.site
+            and scaled.point = landed_total.point
+            and scaled.day = landed_total.day
 
 ),
 
 scored as (
 
     select
-        measured.*,
-        -- completeness (actual / expected, at most 1) x validity (numeric / actual)
-        least(cast(measured.actual as double) / measured.expected, 1.0)
-        * (cast(measured.numeric as double) / nullif(measured.actual, 0)) as quality_score
+        measured.site,
+        measured.point,
+        measured.day,
+        measured.bucket_start,
+        measured.expected,
+        measured.actual,
+        measured.numeric,
+        measured.non_numeric,
+        measured.missing,
+        measured.landed,
+        measured.duplicate_landings,
+        measured.coverage,
+        -- completeness (actual / expected, at most 1; 1 when nothing was expected yet) x
+        -- validity (numeric / actual)
+        coalesce(least(cast(measured.actual as double) / nullif(measured.expected, 0), 1.0), 1.0)
+        * (cast(measured.numeric as double) / nullif(measured.actual, 0)) as quality_score,
+        measured.is_complete
 
     from measured
 

@@ -12,7 +12,10 @@
         unique_key=['site', 'point', 'gap_start'],
         incremental_strategy='ace_gap_regions',
         post_hook="{{ ace_record_progress(['int_gap_regions']) }}",
-        meta={'ace_settings': ['default_collect_interval', 'gap_threshold_seconds', 'gap_k']},
+        meta={
+            'ace_settings': ['default_collect_interval', 'gap_threshold_seconds', 'gap_k'],
+            'ace_columns_version': 2,
+        },
     )
 }}
 
@@ -149,7 +152,8 @@ gaps as (
         gap_end,
         duration,
         {{ ace_epoch_seconds('duration') }} / collect_interval - 1 as missing_expected,
-        is_open
+        is_open,
+        cast({{ ace_epoch_seconds('duration') }} as double) as duration_s
 
     from (
         select * from closed_gaps
