@@ -324,6 +324,8 @@ def test_memory_does_not_grow_with_the_range(wh: dict[str, Any], tmp_path: Path)
         rows = sum(1 for _ in f) - 1
     assert rows == len([r for r in landed(wh, NY, [SAT, FAN, LONG, *BULK])
                         if r[0] < us(datetime(2025, 11, 15, tzinfo=UTC))])
-    bound = 16 * 2**20
-    assert size > 4 * bound, size  # the export is much larger than the bound
+    # DuckDB's and the allocator's caches vary by a few tens of MB between runs; an export
+    # held in memory would grow by about its size
+    bound = 24 * 2**20
+    assert size > 2.5 * bound, size  # the export is much larger than the bound
     assert rss_big - rss_small < bound, (rss_small, rss_big, size)
