@@ -101,6 +101,8 @@ SPECS: dict[str, Spec] = {
             "duplicate_landings": "int",
             "coverage": "float",
             "quality_score": "float",
+            "expected_configured": "float",
+            "expected_observed": "float",
         },
     ),
 }

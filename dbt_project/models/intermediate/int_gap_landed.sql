@@ -22,7 +22,7 @@ interval_changed as (
     select
         site,
         point
-    from {{ ref('int_point_metadata') }}
+    from {{ ref('int_point_intervals') }}
     where
         interval_changed_file_id > {{ range.lo }}
         and interval_changed_file_id <= {{ range.hi }}

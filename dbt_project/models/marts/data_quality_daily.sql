@@ -3,21 +3,34 @@
 -- and a quality score. Incremental: the days touched by the files landed since the last run
 -- are re-read from samples_1d, and their landed-row counts are increased by what those files
 -- hold (a count, so it is exact only because the progress is recorded in the same
--- transaction); a point whose collect_interval changed has every day re-derived.
+-- transaction); a point whose expected (or configured) interval changed has every day
+-- re-derived. expected follows var interval_source (int_point_intervals); expected_configured
+-- and expected_observed show what the configured and the observed interval would expect.
 -- (refs used only by the incremental branch, declared for the DAG)
--- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('int_point_metadata') }}
+-- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('int_point_intervals') }}
 {{
     config(
         unique_key=['site', 'point', 'day'],
         incremental_strategy='delete+insert',
         post_hook="{{ ace_record_progress(['samples_1d']) }}",
-        meta={'ace_settings': ['default_collect_interval', 'site_timezones', 'default_timezone']},
+        meta={'ace_settings': ['default_collect_interval', 'interval_source', 'site_timezones', 'default_timezone']},
     )
 }}
 
 {%- set range = ace_pending_range(['samples_1d']) %}
 
 with
+
+intervals as (
+
+    select
+        site,
+        point,
+        configured_interval,
+        observed_interval
+    from {{ ref('int_point_intervals') }}
+
+),
 
 landed as (
 
@@ -37,7 +50,7 @@ landed as (
 interval_changed as (
 
     select site, point
-    from {{ ref('int_point_metadata') }}
+    from {{ ref('int_point_intervals') }}
     where interval_changed_file_id > {{ range.lo }}
         and interval_changed_file_id <= {{ range.hi }}
 
@@ -114,9 +127,15 @@ measured as (
         greatest(days.n_expected - days.n_total, 0) as missing,
         coalesce(landed_total.landed, 0) as landed,
         coalesce(landed_total.landed, 0) - days.n_total as duplicate_landings,
-        days.coverage
+        days.coverage,
+        {{ ace_epoch_seconds(ace_local_midnight('days.day + 1', ace_site_timezone('days.site')) ~ ' - days.bucket_start') }}
+            as day_seconds,
+        coalesce(intervals.configured_interval, {{ ace_default_interval() }}) as configured_interval,
+        intervals.observed_interval
 
     from days
+    left join intervals
+        on days.site = intervals.site and days.point = intervals.point
     left join landed_total
         on
             days.site = landed_total.site
@@ -128,10 +147,12 @@ measured as (
 scored as (
 
     select
-        measured.*,
+        measured.* exclude (day_seconds, configured_interval, observed_interval),
         -- completeness (actual / expected, at most 1) x validity (numeric / actual)
         least(cast(measured.actual as double) / measured.expected, 1.0)
-        * (cast(measured.numeric as double) / nullif(measured.actual, 0)) as quality_score
+        * (cast(measured.numeric as double) / nullif(measured.actual, 0)) as quality_score,
+        measured.day_seconds / measured.configured_interval as expected_configured,
+        measured.day_seconds / measured.observed_interval as expected_observed
 
     from measured
 
