@@ -59,7 +59,7 @@ POINTS = (
     PointMeta("ktm_plant", "boiler/flow", 120, "gpm", 202),
     PointMeta("blr_office", "meter/kw", 300, "kW", 301),
     PointMeta("blr_office", "zone1/temp", 60, "degC", 302),
-    PointMeta("blr_office", "ahu/speed", 300, "%", 303),  # sends every 60 s: coverage 5
+    PointMeta("blr_office", "ahu/speed", 300, "%", 303),  # sends every 60 s: coverage 5 configured, 1 auto
     PointMeta("blr_office", "meter/zero_interval", 0, "kW", 304),  # not positive: default 60 s
     PointMeta("berlin_lab", "zone1/temp", 120, "degC", 401),
     PointMeta("berlin_lab", "door/state", 60, None, 402),
