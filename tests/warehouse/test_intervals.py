@@ -69,7 +69,9 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
 
 
 @pytest.fixture(scope="module")
-def built(lake: Lake, tmp_path_factory: pytest.TempPathFactory, dbt_target: Path) -> dict[str, Path]:
+def built(
+    lake: Lake, tmp_path_factory: pytest.TempPathFactory, dbt_target: Path
+) -> dict[str, Path]:
     out = {}
     for source in ("auto", "configured"):
         warehouse = tmp_path_factory.mktemp(source) / "warehouse.duckdb"

@@ -314,7 +314,9 @@ def point_intervals(
     for site, point, ts in winners:
         times[(site, point)].append(ts)
     keys = set(times) | set(configured)
-    return {k: PointInterval(configured.get(k, 60), observed_interval(times.get(k, []))) for k in keys}
+    return {
+        k: PointInterval(configured.get(k, 60), observed_interval(times.get(k, []))) for k in keys
+    }
 
 
 def expected_intervals(

@@ -18,6 +18,9 @@
 }}
 
 {%- set range = ace_pending_range(['int_point_activity', 'int_point_metadata']) %}
+{%- set expected = ace_expected_interval(
+    'observed_interval', 'configured_interval', 'is_interval_mismatch'
+) %}
 
 with
 
@@ -61,8 +64,10 @@ recent as (
         s.ts
     from {{ ace_raw_relation(range) }} as s
     inner join activity
-        on s.site = activity.site and s.point = activity.point
-        and s.ts >= activity.last_ts - interval 1 day
+        on
+            s.site = activity.site
+            and s.point = activity.point
+            and s.ts >= activity.last_ts - interval 1 day
     {%- if is_incremental() %}
     semi join landed_points
         on s.site = landed_points.site and s.point = landed_points.point
@@ -205,13 +210,12 @@ final as (
         n_spacings,
         observed_interval,
         is_interval_mismatch,
-        {{ ace_expected_interval('observed_interval', 'configured_interval', 'is_interval_mismatch') }}
-            as expected_interval,
+        {{ expected }} as expected_interval,
         {%- if is_incremental() %}
         case
             when
                 is_configured_changed
-                or {{ ace_expected_interval('observed_interval', 'configured_interval', 'is_interval_mismatch') }}
+                or {{ expected }}
                 is distinct from coalesce(previous_expected_interval, {{ ace_default_interval() }})
                 then cast({{ range.hi }} as bigint)
             else previous_changed_file_id

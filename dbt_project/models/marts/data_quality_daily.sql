@@ -18,6 +18,7 @@
 }}
 
 {%- set range = ace_pending_range(['samples_1d']) %}
+{%- set day_end = ace_local_midnight('days.day + 1', ace_site_timezone('days.site')) %}
 
 with
 
@@ -128,9 +129,10 @@ measured as (
         coalesce(landed_total.landed, 0) as landed,
         coalesce(landed_total.landed, 0) - days.n_total as duplicate_landings,
         days.coverage,
-        {{ ace_epoch_seconds(ace_local_midnight('days.day + 1', ace_site_timezone('days.site')) ~ ' - days.bucket_start') }}
-            as day_seconds,
-        coalesce(intervals.configured_interval, {{ ace_default_interval() }}) as configured_interval,
+        {{ ace_epoch_seconds(day_end ~ ' - days.bucket_start') }} as day_seconds,
+        coalesce(
+            intervals.configured_interval, {{ ace_default_interval() }}
+        ) as configured_interval,
         intervals.observed_interval
 
     from days
@@ -147,7 +149,9 @@ measured as (
 scored as (
 
     select
-        measured.* exclude (day_seconds, configured_interval, observed_interval),
+        measured.* exclude (
+            measured.day_seconds, measured.configured_interval, measured.observed_interval
+        ),
         -- completeness (actual / expected, at most 1) x validity (numeric / actual)
         least(cast(measured.actual as double) / measured.expected, 1.0)
         * (cast(measured.numeric as double) / nullif(measured.actual, 0)) as quality_score,
