@@ -172,3 +172,24 @@ def test_observed_change_rederives_history(tmp_path: Path, dbt_target: Path) -> 
     with pytest.raises(DbtFailed, match="full-refresh"):
         build(warehouse, lake.root, {**dbt_vars(late), "interval_source": "configured"},
               dbt_target)
+
+
+def test_status_lists_mismatched_points_first(built: dict[str, Path]) -> None:
+    import duckdb
+
+    from extract.ops.status.intervals import describe, read_mismatches
+    from extract.ops.status.model import IntervalMismatch
+
+    con = duckdb.connect(str(built["auto"]), read_only=True)
+    try:
+        got = read_mismatches(con)
+    finally:
+        con.close()
+    # 5x off before 2x off; the matching point is not listed
+    assert got == [IntervalMismatch(SITE, SLOW, 60.0, 300), IntervalMismatch(SITE, BARE, 60.0, 120)]
+    assert describe(got) == (
+        "2 points off their configured interval: lab/slow/temp configured 60 s, observed 300 s;"
+        " lab/bare/x configured 60 s, observed 120 s"
+    )
+    assert describe(got, shown=1).endswith("; 1 more")
+    assert describe([]) == "none"
