@@ -53,7 +53,7 @@
         at least one sample. Incremental: the buckets touched by the files landed since the
         model's position are computed again, from the raw samples (`samples`, or
         `timeseries` when late data reaches the cold tier) or rolled up exactly from the
-        parent's buckets (ace_rollup_stats); a point whose collect_interval changed gets
+        parent's buckets (ace_rollup_stats); a point whose expected interval changed gets
         n_expected and coverage re-derived for all its held buckets. -#}
     {%- set g = ace_grain_spec(grain) -%}
     {%- set from_raw = parent == 'samples' -%}
