@@ -101,8 +101,7 @@ SPECS: dict[str, Spec] = {
             "duplicate_landings": "int",
             "coverage": "float",
             "quality_score": "float",
-            "expected_configured": "float",
-            "expected_observed": "float",
+            "expected_configured": "float", "expected_observed": "float",
         },
     ),
 }
