@@ -53,12 +53,12 @@
         at least one sample. Incremental: the buckets touched by the files landed since the
         model's position are computed again, from the raw samples (`samples`, or
         `timeseries` when late data reaches the cold tier) or rolled up exactly from the
-        parent's buckets (ace_rollup_stats); a point whose collect_interval changed gets
+        parent's buckets (ace_rollup_stats); a point whose expected interval changed gets
         n_expected and coverage re-derived for all its held buckets. -#}
     {%- set g = ace_grain_spec(grain) -%}
     {%- set from_raw = parent == 'samples' -%}
-    {%- set upstreams = ['samples', 'int_point_metadata'] if from_raw else [parent] -%}
-    {%- set settings = ['default_collect_interval'] -%}
+    {%- set upstreams = ['samples', 'int_point_intervals'] if from_raw else [parent] -%}
+    {%- set settings = ['default_collect_interval', 'interval_source'] -%}
     {%- if g.is_local_day -%}
         {%- set settings = settings + ['site_timezones', 'default_timezone'] -%}
     {%- endif -%}
@@ -80,8 +80,8 @@ with
 
 intervals as (
 
-    select site, point, collect_interval
-    from {{ ref('int_point_metadata') }}
+    select site, point, expected_interval as collect_interval
+    from {{ ref('int_point_intervals') }}
 
 ),
 
@@ -131,7 +131,7 @@ touched as (
 interval_changed as (
 
     select site, point
-    from {{ ref('int_point_metadata') }}
+    from {{ ref('int_point_intervals') }}
     where interval_changed_file_id > {{ range.lo }}
         and interval_changed_file_id <= {{ range.hi }}
 

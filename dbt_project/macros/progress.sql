@@ -179,16 +179,16 @@
     {#- Whether the files of (lo, hi] may need raw samples of the cold tier (docs/warehouse.md,
         "Hot and cold tiers"): some raw file is dated before the cold boundary (cold_until
         is a UTC midnight, a raw file's partition_date the UTC date of its samples), or a
-        point's collect_interval changed (point_gaps then rereads the point's history). If
+        point's expected interval changed (int_point_intervals; point_gaps then rereads the point's history). If
         not, the raw samples an incremental model rereads (the 5-minute buckets its landed
         samples fall in) are all in the hot table `samples`, which is much cheaper to join
         than the two-tier view `timeseries`. -#}
     {%- set schema = target.schema -%}
     {%- set registry = api.Relation.create(database=target.database, schema=schema, identifier='int_landed_files') -%}
-    {%- set metadata = api.Relation.create(database=target.database, schema=schema, identifier='int_point_metadata') -%}
+    {%- set metadata = api.Relation.create(database=target.database, schema=schema, identifier='int_point_intervals') -%}
     {%- set exists_sql -%}
         select count(*) from information_schema.tables
-        where table_schema = {{ ace_sql_string(schema) }} and table_name = 'int_point_metadata'
+        where table_schema = {{ ace_sql_string(schema) }} and table_name = 'int_point_intervals'
     {%- endset -%}
     {%- set has_metadata = run_query(exists_sql).columns[0].values()[0] > 0 -%}
     {%- set sql -%}

@@ -65,7 +65,7 @@
 {% macro ace_stats_with_rederived(computed, bucket_column, changed_points, touched) -%}
     {#- A select of an aggregate model's statistics: the rows of `computed` (the buckets it
         recomputed), and in an incremental run also the held buckets of the points listed in
-        `changed_points` (their collect_interval changed) that `touched` (the buckets
+        `changed_points` (their expected interval changed, int_point_intervals) that `touched` (the buckets
         recomputed) does not hold: same samples, so their statistics are kept and only
         n_expected and coverage are derived again downstream. The three arguments name
         relations (CTEs) with (site, point) and, for computed and touched, bucket_column:

@@ -22,6 +22,8 @@ def dbt_vars(cfg: truth.Config) -> dict[str, Any]:
     out: dict[str, Any] = {"site_timezones": dict(cfg.site_timezones)}
     if cfg.default_timezone != "UTC":
         out["default_timezone"] = cfg.default_timezone
+    if cfg.interval_source != "auto":
+        out["interval_source"] = cfg.interval_source
     if cfg.as_of_us is not None:
         out[AS_OF_VAR] = dt(cfg.as_of_us).strftime("%Y-%m-%d %H:%M:%S+00:00")
     return out

@@ -103,6 +103,7 @@ SPECS: dict[str, Spec] = {
             "coverage": "float",
             "quality_score": "float",
             "is_complete": "bool",
+            "expected_configured": "float", "expected_observed": "float",
         },
     ),
 }

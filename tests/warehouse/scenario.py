@@ -20,7 +20,8 @@ Special cases, each placed where a test looks for it (times UTC):
 - ``ses_falls_city/meter/kwh_total``: a counter near 1.2e6 growing ~0.1 a minute (a stddev that
   is small next to the mean: the roll-up must stay exact there too).
 - ``blr_office/zone1/temp`` stops exactly 300 s before ``as_of``: no open gap.
-- ``blr_office/ahu/speed`` is configured at 300 s but sends every 60 s (coverage 5).
+- ``blr_office/ahu/speed`` is configured at 300 s but sends every 60 s (coverage 5 under
+  ``interval_source`` configured; under auto its observed 60 s is used, coverage 1).
 - ``berlin_lab/zone1/temp`` (120 s) stops on 2025-11-02 12:00: an open gap up to ``as_of``.
 - ``berlin_lab/door/state``: text values only.
 - ``ses_falls_city/Zone1/Temp`` (names are case-sensitive) and ``o'brien's office/temp °F``.
@@ -59,7 +60,7 @@ POINTS = (
     PointMeta("ktm_plant", "boiler/flow", 120, "gpm", 202),
     PointMeta("blr_office", "meter/kw", 300, "kW", 301),
     PointMeta("blr_office", "zone1/temp", 60, "degC", 302),
-    PointMeta("blr_office", "ahu/speed", 300, "%", 303),  # sends every 60 s: coverage 5
+    PointMeta("blr_office", "ahu/speed", 300, "%", 303),  # sends every 60 s (see above)
     PointMeta("blr_office", "meter/zero_interval", 0, "kW", 304),  # not positive: default 60 s
     PointMeta("berlin_lab", "zone1/temp", 120, "degC", 401),
     PointMeta("berlin_lab", "door/state", 60, None, 402),

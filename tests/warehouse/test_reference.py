@@ -181,6 +181,7 @@ def test_points_and_sites_marts(ref: Built) -> None:
         first[(site, point)] = min(first.get((site, point), ts), ts)
         last[(site, point)] = max(last.get((site, point), ts), ts)
     landed = Counter((row.site, row.point) for row in ref.lake.rows)
+    found = truth.point_intervals(truth.samples(ref.lake.rows), intervals)
     want = {
         key: (
             key in meta,
@@ -191,13 +192,17 @@ def test_points_and_sites_marts(ref: Built) -> None:
             first.get(key),
             last.get(key),
             landed[key],
+            found[key].observed,
+            found[key].is_mismatch,
+            float(found[key].expected(ref.cfg.interval_source)),
         )
         for key in set(first) | set(meta)
     }
     got_rows = raw_query(
         ref.warehouse,
         "select site, point, has_metadata, collect_interval::double, unit, timezone, point_id,"
-        " epoch_us(first_sample_ts), epoch_us(last_sample_ts), coalesce(n_landed, 0)"
+        " epoch_us(first_sample_ts), epoch_us(last_sample_ts), coalesce(n_landed, 0),"
+        " observed_interval, is_interval_mismatch, expected_interval::double"
         " from points",
     )
     got = {(r[0], r[1]): tuple(r[2:]) for r in got_rows}
@@ -214,7 +219,9 @@ def test_open_gaps_default_to_the_run_start(ref: Built, dbt_target: Path, tmp_pa
     build(warehouse, ref.lake.root, dbt_vars(cfg), dbt_target)
     after = us(datetime.now(UTC))
     got = read_table(warehouse, SPECS["point_gaps"])
-    closed = truth.point_gaps(truth.samples(ref.lake.rows), ref.lake.intervals(), cfg)
+    winners = truth.samples(ref.lake.rows)
+    expected_intervals = truth.expected_intervals(winners, ref.lake.intervals(), cfg)
+    closed = truth.point_gaps(winners, expected_intervals, cfg)
     assert_same(SPECS["point_gaps"], closed, {k: r for k, r in got.items() if not r["is_open"]})
     last: dict[tuple[str, str], int] = {}
     for site, point, ts in truth.samples(ref.lake.rows):
@@ -224,7 +231,7 @@ def test_open_gaps_default_to_the_run_start(ref: Built, dbt_target: Path, tmp_pa
     for (site, point, start), row in open_rows.items():
         assert row["gap_end"] is None
         assert (before - start) / US <= row["duration"] <= (after - start) / US
-        interval = ref.lake.intervals().get((site, point), 60)
+        interval = expected_intervals[(site, point)]
         assert row["missing_expected"] == pytest.approx(row["duration"] / interval - 1, rel=1e-9)
 
 

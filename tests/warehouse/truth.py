@@ -36,6 +36,7 @@ class Config:
     gap_threshold_s: int = 300
     gap_k: int = 3
     as_of_us: int | None = None
+    interval_source: str = "auto"
 
     def tz(self, site: str) -> str:
         return self.site_timezones.get(site, self.default_timezone)
@@ -221,12 +222,14 @@ def data_quality_daily(
     winners: Mapping[Key, Landed],
     intervals: Mapping[tuple[str, str], int],
     cfg: Config,
+    found: Mapping[tuple[str, str], PointInterval] | None = None,
 ) -> dict[Key, Row]:
     """data_quality_daily keyed by (site, point, local day start); see docs/warehouse.md.
 
     A day that has not ended by as_of (None: now, the run's start) is unfinished: it expects
     samples only over its elapsed part, from its start to as_of (or to its last sample, if
-    later), at the point's interval."""
+    later), at the point's expected interval (`intervals`). With `found` (point_intervals),
+    also expected_configured and expected_observed, over the same (elapsed) seconds."""
     daily = aggregates(winners, intervals, DAYS.label, cfg)
     as_of = cfg.as_of_us if cfg.as_of_us is not None else us(datetime.now(UTC))
     landings: dict[Key, int] = defaultdict(int)
@@ -246,11 +249,13 @@ def data_quality_daily(
         assert isinstance(expected, float) and isinstance(actual, int)
         assert isinstance(numeric, int)
         coverage = agg["coverage"]
+        # the seconds scored: the whole day's, or an unfinished day's elapsed part's
+        seconds = (end - start) / US
         if not is_complete:
             last = agg["last_ts"]
             assert isinstance(last, int)
-            elapsed_end = min(end, max(as_of, last))
-            expected = (elapsed_end - start) / US / intervals.get((site, point), 60)
+            seconds = max(min(end, max(as_of, last)) - start, 0) / US
+            expected = seconds / intervals.get((site, point), 60)
             coverage = numeric / expected if expected else None
         landed = landings[key]
         out[key] = {
@@ -267,6 +272,10 @@ def data_quality_daily(
             "quality_score": quality_score(expected, actual, numeric),
             "is_complete": is_complete,
         }
+        if found is not None:
+            pi = found.get((site, point), PointInterval(60, None))
+            out[key]["expected_configured"] = seconds / pi.configured
+            out[key]["expected_observed"] = None if pi.observed is None else seconds / pi.observed
     return out
 
 
@@ -278,17 +287,82 @@ def quality_score(expected: float, actual: int, numeric: int) -> float:
     return completeness * (numeric / actual)
 
 
+# -- observed intervals -------------------------------------------------------------------
+
+INTERVAL_LEVELS = (30, 60, 120, 300, 600, 900, 1800, 3600)
+RECENT_US = 24 * 3600 * US
+
+
+def observed_interval(tss: Iterable[int]) -> int | None:
+    """The median spacing of the samples in the 24 hours up to the latest one, rounded to the
+    level nearest by ratio; None with fewer than 2 spacings."""
+    ordered = sorted(tss)
+    if not ordered:
+        return None
+    recent = [t for t in ordered if t >= ordered[-1] - RECENT_US]
+    gaps = sorted(b - a for a, b in zip(recent, recent[1:], strict=False))
+    if len(gaps) < 2:
+        return None
+    mid = len(gaps) // 2
+    median_s = (gaps[mid] if len(gaps) % 2 else (gaps[mid - 1] + gaps[mid]) / 2) / US
+    if median_s <= 0:
+        return None
+    return min(INTERVAL_LEVELS, key=lambda level: abs(math.log(median_s / level)))
+
+
+@dataclass(frozen=True)
+class PointInterval:
+    configured: int
+    observed: int | None
+
+    @property
+    def is_mismatch(self) -> bool:
+        o, c = self.observed, self.configured
+        return o is not None and (o >= 2 * c or 2 * o <= c)
+
+    def expected(self, source: str) -> int:
+        if source == "configured" or self.observed is None:
+            return self.configured
+        if source == "observed" or self.is_mismatch:
+            return self.observed
+        return self.configured
+
+
+def point_intervals(
+    winners: Mapping[Key, Landed], configured: Mapping[tuple[str, str], int]
+) -> dict[tuple[str, str], PointInterval]:
+    """Every point with samples or metadata: its configured and observed interval."""
+    times: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for site, point, ts in winners:
+        times[(site, point)].append(ts)
+    keys = set(times) | set(configured)
+    return {
+        k: PointInterval(configured.get(k, 60), observed_interval(times.get(k, []))) for k in keys
+    }
+
+
+def expected_intervals(
+    winners: Mapping[Key, Landed], configured: Mapping[tuple[str, str], int], cfg: Config
+) -> dict[tuple[str, str], int]:
+    """The interval n_expected, coverage and the gap rule use, per var interval_source."""
+    found = point_intervals(winners, configured)
+    return {k: v.expected(cfg.interval_source) for k, v in found.items()}
+
+
 # -- everything ---------------------------------------------------------------------------
 
 
 def warehouse(
     landed: list[Landed], intervals: Mapping[tuple[str, str], int], cfg: Config
 ) -> dict[str, dict[Key, Row]]:
-    """Every checked table of the warehouse, keyed by table name."""
+    """Every checked table of the warehouse, keyed by table name; `intervals` are the configured
+    ones (Lake.intervals), turned into the expected ones by cfg.interval_source."""
     win = samples(landed)
+    found = point_intervals(win, intervals)
+    expected = {k: v.expected(cfg.interval_source) for k, v in found.items()}
     return {
         "samples": samples_rows(landed),
-        **{grain.name: aggregates(win, intervals, grain.label, cfg) for grain in LADDER},
-        "point_gaps": point_gaps(win, intervals, cfg),
-        "data_quality_daily": data_quality_daily(landed, win, intervals, cfg),
+        **{grain.name: aggregates(win, expected, grain.label, cfg) for grain in LADDER},
+        "point_gaps": point_gaps(win, expected, cfg),
+        "data_quality_daily": data_quality_daily(landed, win, expected, cfg, found),
     }

@@ -1,6 +1,6 @@
 -- The points point_gaps recomputes in its next incremental run, from the files landed
 -- since its position: per point with landed samples, the span of their times and the
--- 5-minute buckets and local days around it; a point whose collect_interval changed is
+-- 5-minute buckets and local days around it; a point whose expected interval changed is
 -- recomputed over its whole history (is_whole, no span). Rebuilt every run for point_gaps'
 -- pending range, which from_file_id names; empty when point_gaps is rebuilt.
 -- (refs that order it after the models whose positions bound its range)
@@ -22,7 +22,7 @@ interval_changed as (
     select
         site,
         point
-    from {{ ref('int_point_metadata') }}
+    from {{ ref('int_point_intervals') }}
     where
         interval_changed_file_id > {{ range.lo }}
         and interval_changed_file_id <= {{ range.hi }}

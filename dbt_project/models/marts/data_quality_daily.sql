@@ -3,18 +3,23 @@
 -- and a quality score. Incremental: the days touched by the files landed since the last run
 -- are re-read from samples_1d, and their landed-row counts are increased by what those files
 -- hold (a count, so it is exact only because the progress is recorded in the same
--- transaction); a point whose collect_interval changed has every day re-derived, and a
--- day unfinished at the last run (is_complete false) is re-scored against this run's as_of.
+-- transaction); a point whose expected (or configured) interval changed has every day
+-- re-derived, and a day unfinished at the last run (is_complete false) is re-scored against
+-- this run's as_of. expected follows var interval_source (int_point_intervals);
+-- expected_configured and expected_observed show what the configured and the observed
+-- interval would expect (over the elapsed part, for an unfinished day).
 -- (refs used only by the incremental branch, declared for the DAG)
--- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('int_point_metadata') }}
+-- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('int_point_intervals') }}
 {{
     config(
         unique_key=['site', 'point', 'day'],
         incremental_strategy='delete+insert',
         post_hook="{{ ace_record_progress(['samples_1d']) }}",
         meta={
-            'ace_settings': ['default_collect_interval', 'site_timezones', 'default_timezone'],
-            'ace_columns_version': 2,
+            'ace_settings': [
+                'default_collect_interval', 'interval_source', 'site_timezones', 'default_timezone'
+            ],
+            'ace_columns_version': 3,
         },
     )
 }}
@@ -29,8 +34,21 @@
     ~ ace_as_of() ~ ', d.last_ts)) - d.bucket_start') ~ ', 0)' %}
 {%- set expected = 'case when ' ~ is_complete ~ ' then d.n_expected else d.n_expected * '
     ~ elapsed_seconds ~ ' / ' ~ day_seconds ~ ' end' %}
+{%- set scored_seconds = 'case when ' ~ is_complete ~ ' then ' ~ day_seconds ~ ' else '
+    ~ elapsed_seconds ~ ' end' %}
 
 with
+
+intervals as (
+
+    select
+        site,
+        point,
+        configured_interval,
+        observed_interval
+    from {{ ref('int_point_intervals') }}
+
+),
 
 landed as (
 
@@ -50,7 +68,7 @@ landed as (
 interval_changed as (
 
     select site, point
-    from {{ ref('int_point_metadata') }}
+    from {{ ref('int_point_intervals') }}
     where interval_changed_file_id > {{ range.lo }}
         and interval_changed_file_id <= {{ range.hi }}
 
@@ -127,7 +145,8 @@ scaled as (
     select
         d.*,
         {{ is_complete }} as is_complete,
-        {{ expected }} as expected
+        {{ expected }} as expected,
+        {{ scored_seconds }} as scored_seconds
 
     from days as d
 
@@ -151,9 +170,16 @@ measured as (
             when scaled.is_complete then scaled.coverage
             else scaled.n / nullif(scaled.expected, 0)
         end as coverage,
-        scaled.is_complete
+        scaled.is_complete,
+        scaled.scored_seconds,
+        coalesce(
+            intervals.configured_interval, {{ ace_default_interval() }}
+        ) as configured_interval,
+        intervals.observed_interval
 
     from scaled
+    left join intervals
+        on scaled.site = intervals.site and scaled.point = intervals.point
     left join landed_total
         on
             scaled.site = landed_total.site
@@ -181,7 +207,10 @@ scored as (
         -- validity (numeric / actual)
         coalesce(least(cast(measured.actual as double) / nullif(measured.expected, 0), 1.0), 1.0)
         * (cast(measured.numeric as double) / nullif(measured.actual, 0)) as quality_score,
-        measured.is_complete
+        measured.is_complete,
+        -- what the configured and the observed interval expect over the scored seconds
+        measured.scored_seconds / measured.configured_interval as expected_configured,
+        measured.scored_seconds / measured.observed_interval as expected_observed
 
     from measured
 

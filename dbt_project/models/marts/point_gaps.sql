@@ -13,7 +13,9 @@
         incremental_strategy='ace_gap_regions',
         post_hook="{{ ace_record_progress(['int_gap_regions']) }}",
         meta={
-            'ace_settings': ['default_collect_interval', 'gap_threshold_seconds', 'gap_k'],
+            'ace_settings': [
+                'default_collect_interval', 'interval_source', 'gap_threshold_seconds', 'gap_k'
+            ],
             'ace_columns_version': 2,
         },
     )
@@ -28,8 +30,8 @@ intervals as (
     select
         site,
         point,
-        collect_interval
-    from {{ ref('int_point_metadata') }}
+        expected_interval as collect_interval
+    from {{ ref('int_point_intervals') }}
 
 ),
 

@@ -1,6 +1,7 @@
 -- Every point: the latest metadata snapshot, plus points that have samples but no
 -- metadata (has_metadata false, default collect_interval), with the site's time zone and
--- when the point first and last reported. Rebuilt every run from two small tables.
+-- when the point first and last reported, and its observed and expected intervals
+-- (int_point_intervals). Rebuilt every run from two small tables.
 {{ config(materialized='table') }}
 
 with
@@ -14,6 +15,12 @@ metadata as (
 activity as (
 
     select * from {{ ref('int_point_activity') }}
+
+),
+
+intervals as (
+
+    select * from {{ ref('int_point_intervals') }}
 
 ),
 
@@ -41,11 +48,22 @@ joined as (
         activity.last_ts as last_sample_ts,
         activity.n_landed,
         metadata.extracted_at as metadata_extracted_at,
-        metadata.run_id as metadata_run_id
+        metadata.run_id as metadata_run_id,
+        intervals.observed_interval,
+        coalesce(intervals.is_interval_mismatch, false) as is_interval_mismatch,
+        coalesce(
+            intervals.expected_interval,
+            metadata.collect_interval,
+            {{ ace_default_interval() }}
+        ) as expected_interval
 
     from metadata
     full outer join activity
         on metadata.site = activity.site and metadata.point = activity.point
+    left join intervals
+        on
+            coalesce(metadata.site, activity.site) = intervals.site
+            and coalesce(metadata.point, activity.point) = intervals.point
 
 )
 

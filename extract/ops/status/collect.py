@@ -18,6 +18,7 @@ from ...warehouse.publish import current_snapshot
 
 if TYPE_CHECKING:
     import duckdb
+from .intervals import read_mismatches
 from .model import (
     DEFAULT_MAX_LAG,
     GAP_WINDOW,
@@ -349,6 +350,7 @@ def _read_warehouse(con: duckdb.DuckDBPyConnection, info: WarehouseInfo, tiers: 
     if "cold_files" in rows_of:
         _read_cold(con, tiers.cold)
     if "points" in rows_of:
+        info.interval_mismatches = read_mismatches(con)
         for site, points, newest in con.execute(
                 "select site, count(*), max(last_sample_ts) from points group by site"
                 ).fetchall():

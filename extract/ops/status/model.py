@@ -117,6 +117,16 @@ class TableInfo:
 
 
 @dataclass
+class IntervalMismatch:
+    """A point whose observed interval is at least twice, or at most half, its configured one."""
+
+    site: str
+    point: str
+    collect_interval: float
+    observed_interval: int
+
+
+@dataclass
 class WarehouseInfo:
     #: the file asked for (--warehouse, else the default choice)
     requested: Path
@@ -128,6 +138,8 @@ class WarehouseInfo:
     file_bytes: int | None = None
     wal_bytes: int | None = None
     tables: list[TableInfo] = field(default_factory=list)
+    #: mismatched points (points.is_interval_mismatch), the farthest off first
+    interval_mismatches: list[IntervalMismatch] = field(default_factory=list)
 
 
 @dataclass

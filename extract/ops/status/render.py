@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     pass
+from .intervals import describe
 from .model import SiteStatus, Status
 
 
@@ -106,6 +107,8 @@ def render(status: Status) -> str:
         tables = ", ".join(f"{t.name} {_fmt_count(t.rows)}" for t in wh.tables)
         add(textwrap.fill(f"rows: {tables}", width=100, initial_indent=" " * 11,
                           subsequent_indent=" " * 11))
+        if wh.interval_mismatches:
+            add("intervals  " + _clip(describe(wh.interval_mismatches), 150))
 
     t = status.tiers
     cold = (f"cold {_fmt_count(t.cold.rows)} rows in {_fmt_count(t.cold.files)} files, "

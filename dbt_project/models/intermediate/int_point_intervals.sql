@@ -1,0 +1,232 @@
+-- Per point: the configured interval, the observed one (the median spacing of the samples
+-- in the last 24 hours before the point's latest sample, rounded to the nearest level of
+-- ace_interval_levels on a ratio scale, from at least 2 spacings), whether they mismatch,
+-- and the interval n_expected, coverage and the gap rule use (var interval_source). Tracks
+-- when that expected interval (or the configured one) last changed, so the aggregates,
+-- data_quality_daily and point_gaps re-derive that point's rows. Incremental: the observed
+-- interval is computed again for the points with samples landed since the last run (their
+-- recent window is the only one that can move); every other row is carried over.
+-- (refs used through macros, declared for the DAG)
+-- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('samples') }}, {{ ref('timeseries') }}
+{{
+    config(
+        unique_key=['site', 'point'],
+        incremental_strategy='delete+insert',
+        post_hook="{{ ace_record_progress(['int_point_activity', 'int_point_metadata']) }}",
+        meta={'ace_settings': ['default_collect_interval', 'interval_source']},
+    )
+}}
+
+{%- set range = ace_pending_range(['int_point_activity', 'int_point_metadata']) %}
+{%- set expected = ace_expected_interval(
+    'observed_interval', 'configured_interval', 'is_interval_mismatch'
+) %}
+
+with
+
+metadata as (
+
+    select * from {{ ref('int_point_metadata') }}
+
+),
+
+activity as (
+
+    select * from {{ ref('int_point_activity') }}
+
+),
+
+levels as (
+
+    select unnest({{ ace_interval_levels() }}) as level
+
+),
+
+{%- if is_incremental() %}
+
+landed_points as (
+
+    select distinct
+        raw_rows.site,
+        raw_rows.point
+    from {{ ace_landed_samples(range) }} as raw_rows
+
+),
+
+{%- endif %}
+
+recent as (
+
+    -- the samples of the last 24 hours before each (landed) point's latest sample
+    select
+        s.site,
+        s.point,
+        s.ts
+    from {{ ace_raw_relation(range) }} as s
+    inner join activity
+        on
+            s.site = activity.site
+            and s.point = activity.point
+            and s.ts >= activity.last_ts - interval 1 day
+    {%- if is_incremental() %}
+    semi join landed_points
+        on s.site = landed_points.site and s.point = landed_points.point
+    {%- endif %}
+
+),
+
+spacings as (
+
+    select
+        site,
+        point,
+        {{ ace_epoch_seconds('ts - lag(ts) over (partition by site, point order by ts)') }}
+            as spacing
+
+    from recent
+
+),
+
+medians as (
+
+    select
+        site,
+        point,
+        median(spacing) as median_spacing,
+        count(spacing) as n_spacings
+
+    from spacings
+    where spacing is not null
+    group by site, point
+
+),
+
+observed as (
+
+    select
+        medians.site,
+        medians.point,
+        medians.median_spacing,
+        medians.n_spacings,
+        arg_min(
+            levels.level, abs(ln(medians.median_spacing / levels.level))
+        ) as observed_interval
+
+    from medians
+    cross join levels
+    where medians.n_spacings >= 2 and medians.median_spacing > 0
+    group by medians.site, medians.point, medians.median_spacing, medians.n_spacings
+
+),
+
+every_point as (
+
+    select
+        coalesce(metadata.site, activity.site) as site,
+        coalesce(metadata.point, activity.point) as point,
+        coalesce(metadata.collect_interval, {{ ace_default_interval() }}) as configured_interval,
+        coalesce(
+            metadata.interval_changed_file_id > {{ range.lo }}
+            and metadata.interval_changed_file_id <= {{ range.hi }},
+            false
+        ) as is_configured_changed
+
+    from metadata
+    full outer join activity
+        on metadata.site = activity.site and metadata.point = activity.point
+
+),
+
+{%- if is_incremental() %}
+
+measured as (
+
+    -- a point with landed samples takes its new measurement, any other keeps its own
+    select
+        every_point.*,
+        case
+            when landed_points.site is not null then observed.median_spacing
+            else previous.median_spacing
+        end as median_spacing,
+        case
+            when landed_points.site is not null then observed.n_spacings
+            else previous.n_spacings
+        end as n_spacings,
+        case
+            when landed_points.site is not null then observed.observed_interval
+            else previous.observed_interval
+        end as observed_interval,
+        previous.expected_interval as previous_expected_interval,
+        previous.interval_changed_file_id as previous_changed_file_id
+
+    from every_point
+    left join landed_points
+        on every_point.site = landed_points.site and every_point.point = landed_points.point
+    left join observed
+        on every_point.site = observed.site and every_point.point = observed.point
+    left join {{ this }} as previous
+        on every_point.site = previous.site and every_point.point = previous.point
+
+),
+
+{%- else %}
+
+measured as (
+
+    select
+        every_point.*,
+        observed.median_spacing,
+        observed.n_spacings,
+        observed.observed_interval,
+        cast(null as double) as previous_expected_interval,
+        cast(null as bigint) as previous_changed_file_id
+
+    from every_point
+    left join observed
+        on every_point.site = observed.site and every_point.point = observed.point
+
+),
+
+{%- endif %}
+
+compared as (
+
+    select
+        measured.*,
+        {{ ace_interval_mismatch('observed_interval', 'configured_interval') }}
+            as is_interval_mismatch
+
+    from measured
+
+),
+
+final as (
+
+    select
+        site,
+        point,
+        configured_interval,
+        median_spacing,
+        n_spacings,
+        observed_interval,
+        is_interval_mismatch,
+        {{ expected }} as expected_interval,
+        {%- if is_incremental() %}
+        case
+            when
+                is_configured_changed
+                or {{ expected }}
+                is distinct from coalesce(previous_expected_interval, {{ ace_default_interval() }})
+                then cast({{ range.hi }} as bigint)
+            else previous_changed_file_id
+        end as interval_changed_file_id
+        {%- else %}
+        -- a rebuild: every point counts as changed, so incremental consumers re-derive all
+        cast({{ range.hi }} as bigint) as interval_changed_file_id
+        {%- endif %}
+
+    from compared
+
+)
+
+select * from final
