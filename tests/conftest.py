@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +20,7 @@ os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 
 TOKEN = "tok-7c1d2e9f-never-log-me"
+REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2025, 10, 12, 12, 0, tzinfo=UTC)
 
 
@@ -67,3 +70,10 @@ def landed_rows(lake: Path, site: str | None = None, source: str | None = None) 
 
 def sample_set(t: pa.Table, cols: tuple[str, ...] = ("point", "ts", "value_raw")) -> set[tuple]:
     return set(zip(*(t[c].to_pylist() for c in cols), strict=True))
+
+
+def cli(args: list[str], env: dict[str, str], timeout: float = 300
+        ) -> subprocess.CompletedProcess[str]:
+    """``python -m extract ARGS`` as a subprocess in the repository, output captured."""
+    return subprocess.run([sys.executable, "-m", "extract", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)

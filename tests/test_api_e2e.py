@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,16 +15,11 @@ import pytest
 
 from extract.standin import Fault, StandIn, World
 
-from .conftest import T0, TOKEN, landed_rows, sample_set
+from .conftest import T0, TOKEN, cli, landed_rows, sample_set
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
 
-
-def cli(args: list[str], env: dict[str, str], timeout: float = 120
-        ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "extract", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture

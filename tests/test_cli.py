@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,16 +14,11 @@ import pytest
 from extract.landing.lake import Lake
 from extract.standin import Fault, StandIn, World
 
-from .conftest import T0, TOKEN, landed_rows, sample_set
+from .conftest import T0, TOKEN, cli, landed_rows, sample_set
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
 
-
-def cli(args: list[str], env: dict[str, str], timeout: float = 120
-        ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "extract", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture

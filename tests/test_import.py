@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,16 +18,12 @@ import pytest
 
 from extract.core.schema import WINNER_ORDER
 
-from .conftest import landed_rows
+from .conftest import cli, landed_rows
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
 HEADER = "site,point,time,value\n"
 
-
-def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "extract", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture

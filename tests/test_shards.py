@@ -26,18 +26,13 @@ from extract.landing.meta import digest_path, land_points
 from extract.ops.mainjob import Options
 from extract.standin import Clock, StandIn, World
 
-from .conftest import T0, TOKEN, landed_rows, sample_set
+from .conftest import T0, TOKEN, cli, landed_rows, sample_set
 from .test_crash import distinct, env_for, visible_files_are_whole
 
 REPO = Path(__file__).resolve().parent.parent
 SHARDS = 4
 TRIALS = 4
 
-
-def cli(args: list[str], env: dict[str, str], timeout: float = 300
-        ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "extract", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 # -- shard assignment ------------------------------------------------------------------

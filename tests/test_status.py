@@ -28,7 +28,7 @@ from extract.landing.lake import atomic_write_json
 from extract.ops.status import collect_status, exit_code
 from extract.standin import Clock, Fault, StandIn, World
 
-from .conftest import T0, TOKEN
+from .conftest import T0, TOKEN, cli
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
@@ -42,11 +42,6 @@ def status_argv() -> list[str]:
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return ["-m", "extract", "status"] if "status" in sub.choices else ["-m", "extract.ops.status"]
 
-
-def cli(args: list[str], env: dict[str, str], timeout: float = 300
-        ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "extract", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def status(env: dict[str, str], *args: str) -> tuple[int, str, str]:

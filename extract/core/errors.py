@@ -153,3 +153,9 @@ class LockHeld(FatalError):
 
 class InputError(FatalError):
     """An import file that cannot be read at all (missing, wrong format, no usable columns)."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none): what
+    a one-line report shows."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

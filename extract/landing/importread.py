@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..core.duck import cursor
-from ..core.errors import InputError
+from ..core.errors import InputError, first_line
 
 if TYPE_CHECKING:
     import duckdb
@@ -66,10 +66,6 @@ def _kind(path: Path) -> str:
     raise InputError(f"{path}: unknown file type (expected .parquet, .csv or .csv.gz)")
 
 
-def _first_line(e: BaseException) -> str:
-    return (str(e).strip().splitlines() or [type(e).__name__])[0]
-
-
 def read_file(path: Path, site: str | None) -> FileTexts:
     """The rows of ``path`` as texts; an InputError when the file as a whole is unusable."""
     if not path.is_file():
@@ -86,7 +82,7 @@ def read_file(path: Path, site: str | None) -> FileTexts:
             cols = [d[0] for d in con.execute(
                 f"select * from {rel} limit 0", {"path": str(path)}).description]
         except Exception as e:  # duckdb raises many types for unreadable files
-            raise InputError(f"{path}: cannot be read: {_first_line(e)}") from None
+            raise InputError(f"{path}: cannot be read: {first_line(e)}") from None
         p = _pick(cols, POINT_COLS, "point", path)
         t = _pick(cols, TIME_COLS, "time", path)
         v = _pick(cols, VALUE_COLS, "value", path)
@@ -108,7 +104,7 @@ def read_file(path: Path, site: str | None) -> FileTexts:
             rejected = (_rejected(con, rejects, path) if kind == "csv"
                         else _no_rejects())
         except Exception as e:
-            raise InputError(f"{path}: cannot be read: {_first_line(e)}") from None
+            raise InputError(f"{path}: cannot be read: {first_line(e)}") from None
     finally:
         con.close()
     lines = _good_lines(table.num_rows, rejected["line"].to_numpy())

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..core.config import Secret, Settings
-from ..core.errors import ConfigError, LockHeld, redact
+from ..core.errors import ConfigError, LockHeld, first_line, redact
 from ..core.shard import Shard
 from ..landing.damaged import Damaged
 from ..landing.lake import Lake, new_run_id
@@ -134,7 +134,7 @@ def step_check(run: Run) -> None:
         found = check_lake(run.warehouse, run.settings.lake, run.job.run_id, now=run.until,
                            earlier=earlier)
     except Exception as e:  # noqa: BLE001 - the build goes on, and retries on a bad file
-        log.warning("checking the lake failed: %s: %s", type(e).__name__, _first_line(e))
+        log.warning("checking the lake failed: %s: %s", type(e).__name__, first_line(e))
         run.job.warnings.append(f"lake check: {type(e).__name__}: {e}")
         return
     run.job.damaged += [d.as_dict() for d in found.damaged]
@@ -268,16 +268,11 @@ def _run_step(run: Run, step: Step) -> bool:
         raise
     except Exception as e:
         log.exception("main job step %s failed", step.name)
-        run.job.fail(f"{step.name}: {type(e).__name__}: {_first_line(e)}")
+        run.job.fail(f"{step.name}: {type(e).__name__}: {first_line(e)}")
         return False
     finally:
         run.job.steps[step.name] = time.monotonic() - t
     return True
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else ""
 
 
 def main_job(settings: Settings, *, until: datetime | None = None, skip_dbt: bool = False,
@@ -307,7 +302,7 @@ def main_job(settings: Settings, *, until: datetime | None = None, skip_dbt: boo
         raise  # one line from the CLI; another job's summary is not this one's to write
     except Exception as e:  # outside any step: starting the stand-in, opening the client
         log.exception("main job failed outside its steps")
-        run.job.fail(f"main job: {type(e).__name__}: {_first_line(e)}")
+        run.job.fail(f"main job: {type(e).__name__}: {first_line(e)}")
     run.job.note_damage(settings.lake)
     run.job.seconds = time.monotonic() - t0
     if run.job.run_id == "-":  # no sync ran: the job still gets an id of its own

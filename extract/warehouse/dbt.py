@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..core.errors import first_line
 from ..core.paths import DBT_PROJECT, REPO_ROOT
 
 
@@ -84,7 +85,7 @@ def dbt_build(lake: Path, dbt_vars: dict[str, Any] | None = None, extra: list[st
         args += ["--vars", json.dumps(merged, default=str)]
     res = dbtRunner().invoke(args)
     out = BuildResult(ok=bool(res.success), log=log,
-                      error=_first_line(res.exception) if res.exception is not None else None)
+                      error=first_line(res.exception) if res.exception is not None else None)
     for node_result in getattr(res.result, "results", None) or []:
         node = getattr(node_result, "node", None)
         status = str(getattr(node_result.status, "value", node_result.status))
@@ -100,7 +101,3 @@ def dbt_build(lake: Path, dbt_vars: dict[str, Any] | None = None, extra: list[st
                 out.failed_models.append(name)
     return out
 
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ...core.cliargs import instant_arg
+from ...core.errors import first_line
 
 HELP = "write a site's points over a time range to a CSV or Parquet file"
 
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace, published_dir: Path) -> int:
                    start=args.start, end=args.end, resolution=args.resolution,
                    out=args.out, fmt=args.fmt)
     except duckdb.Error as e:
-        print(f"error: export failed: {str(e).splitlines()[0]}", file=sys.stderr)
+        print(f"error: export failed: {first_line(e)}", file=sys.stderr)
         return 1
     finally:
         con.close()

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ...core.errors import InputError
+from ...core.errors import InputError, first_line
 
 #: bucket width in seconds of each bucketed resolution, and its table
 BUCKETS: dict[str, tuple[int, str]] = {
@@ -296,4 +296,4 @@ def connect_readonly(warehouse: Path | None, published_dir: Path) -> duckdb.Duck
     except FileNotFoundError as e:
         raise InputError(str(e)) from None
     except duckdb.Error as e:
-        raise InputError(f"cannot open the warehouse: {str(e).splitlines()[0]}") from None
+        raise InputError(f"cannot open the warehouse: {first_line(e)}") from None
