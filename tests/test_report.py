@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -476,3 +477,94 @@ def test_heatmap_labels_tell_points_apart(report: tuple[Path, Node]) -> None:
     for (site, point), label in labels.items():  # the full name on hover
         assert label.find("title").text().startswith(f"{site} / {point}: mean coverage")
     assert len({t.own_text() for t in labels.values()}) == len(labels)
+
+
+def _mismatch_rows(page: Node) -> list[tuple[str, str, float, int]]:
+    return [(tr.attrs["data-site"], tr.attrs["data-point"], float(tr.attrs["data-configured"]),
+             int(tr.attrs["data-observed"]))
+            for tr in page.find("table", id="mismatch-table").find_all("tr")
+            if "data-site" in tr.attrs]
+
+
+def _farthest_first(found: dict[tuple[str, str], tuple[float, int]]
+                    ) -> list[tuple[str, str, float, int]]:
+    return [(*k, c, o) for k, (c, o) in sorted(
+        found.items(), key=lambda kv: (-abs(math.log(kv[1][1] / kv[1][0])), kv[0]))]
+
+
+def test_interval_mismatches_listed_first(built: tuple[Path, Lake, Path],
+                                          tmp_path: Path) -> None:
+    warehouse, lake, run_results = built
+    out = write_report(warehouse, tmp_path / "index.html", run_results=run_results,
+                       as_of=AS_OF, days=DAYS, site_pages=0)
+    dom = parse_html(out.read_text(encoding="utf-8"))
+    # the truth's observed intervals (median spacing of the landed samples) and mismatches
+    found = truth.point_intervals(truth.samples(lake.rows), lake.intervals())
+    mismatched = {k: (float(v.configured), v.observed) for k, v in found.items()
+                  if v.is_mismatch and v.observed is not None}
+    assert set(mismatched) == {FAST}  # configured every 120 s, sends every 60 s
+    got = _mismatch_rows(dom)
+    assert got == _farthest_first(mismatched)
+    assert HEALTHY not in {(s, p) for s, p, _c, _o in got}
+    (tr,) = dom.find("table", id="mismatch-table").find_all("tr", data_point=FAST[1])
+    assert "2.0\u00d7 shorter" in tr.text()
+    assert not dom.find("section", id="mismatches").find_all("p", id="mismatches-left-out")
+    # the first section of the page, before the heatmap, the points to look at and the worst
+    order = [s.attrs["id"] for s in dom.find_all("section")]
+    assert order[0] == "mismatches"
+    assert order.index("mismatches") < order.index("look") < order.index("worst")
+    assert dom.find("nav").find_all("a")[0].attrs["href"] == "#mismatches"
+
+
+def test_interval_mismatches_cap_none_and_older_warehouse(
+        built: tuple[Path, Lake, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    warehouse, lake, _rr = built
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(warehouse, copy)
+    found = truth.point_intervals(truth.samples(lake.rows), lake.intervals())
+    # HEALTHY made to report every 300 s against its 60 s: 5x off, listed before FAST's 2x
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute("update points set observed_interval = 300, is_interval_mismatch = true "
+                    "where site = ? and point = ?", list(HEALTHY))
+    finally:
+        con.close()
+    mismatched = {k: (float(v.configured), v.observed) for k, v in found.items()
+                  if v.is_mismatch and v.observed is not None}
+    mismatched[HEALTHY] = (float(INTERVALS[HEALTHY]), 300)
+    want = _farthest_first(mismatched)
+    assert want[0][:2] == HEALTHY
+    monkeypatch.setattr("extract.ops.report.collect.MISMATCH_ROWS", 1)
+    page = parse_html(write_report(copy, tmp_path / "cap" / "index.html", as_of=AS_OF,
+                                   days=DAYS, site_pages=0).read_text(encoding="utf-8"))
+    assert _mismatch_rows(page) == want[:1]
+    left_out = page.find("p", id="mismatches-left-out")
+    assert left_out.attrs["data-left-out"] == str(len(want) - 1)
+    assert f"and {len(want) - 1} more" in left_out.text()
+    monkeypatch.undo()
+
+    # no mismatched point: an explicit "none" line, no table
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute("update points set is_interval_mismatch = false")
+    finally:
+        con.close()
+    page = parse_html(write_report(copy, tmp_path / "none" / "index.html", as_of=AS_OF,
+                                   days=DAYS, site_pages=0).read_text(encoding="utf-8"))
+    section = page.find("section", id="mismatches")
+    assert section.find("p", id="no-mismatches").text().startswith("None")
+    assert not section.find_all("table")
+
+    # a warehouse built before observed intervals: the report is written and says so
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute("alter table points drop column observed_interval")
+        con.execute("alter table points drop column is_interval_mismatch")
+    finally:
+        con.close()
+    page = parse_html(write_report(copy, tmp_path / "old" / "index.html", as_of=AS_OF,
+                                   days=DAYS, site_pages=0).read_text(encoding="utf-8"))
+    missing = page.find("section", id="mismatches").find("p", id="mismatch-columns-missing")
+    assert missing.attrs["data-missing"] == "observed_interval is_interval_mismatch"
+    assert "observed_interval" in missing.text() and "is_interval_mismatch" in missing.text()
+    assert page.find("table", id="worst-points").find_all("tr")  # the rest is still there

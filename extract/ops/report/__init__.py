@@ -2,8 +2,9 @@
 
 ``python -m extract report --warehouse W --out report/index.html`` opens the DuckDB file
 read-only and writes a main page with no script, no external resource and no server:
-a coverage heatmap of the worst points (points x local days), a gap timeline, value charts
-of the points to look at (:mod:`.lookat`), every site's freshness and coverage, the worst
+the points off their configured interval (first, as ``status`` lists them), a coverage
+heatmap of the worst points (points x local days), a gap timeline, value charts of the
+points to look at (:mod:`.lookat`), every site's freshness and coverage, the worst
 equipment and points, and the dbt test results of the last build (``run_results.json``);
 beside it, a bounded page per site for the sites of lowest coverage. The per-point work is
 aggregated in DuckDB (:mod:`.summary`), so Python handles only what is drawn. Every chart

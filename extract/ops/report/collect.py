@@ -18,12 +18,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 import pyarrow as pa
 
+from .. import intervals
 from . import lookat, summary
 from .model import (
     EPOCH,
     EQUIPMENT_ROWS,
     HEATMAP_MAX_ROWS,
     LOOK_MAX,
+    MISMATCH_ROWS,
     REQUIRED_COLUMNS,
     SITE_PAGES,
     STATUS_ORDER,
@@ -60,8 +62,10 @@ def _connect(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _relations(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
-    """The quoted relation name of every required table; ReportError names what is missing."""
+def _relations(con: duckdb.DuckDBPyConnection,
+               path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The quoted relation name and the schema of every required table; ReportError names
+    what is missing."""
     rows = con.execute(
         "select table_schema, table_name, column_name from information_schema.columns "
         "where table_catalog = current_database()").fetchall()
@@ -69,6 +73,7 @@ def _relations(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
     for schema, table, column in rows:
         found[str(table)][str(schema)].add(str(column))
     relations: dict[str, str] = {}
+    schemas_of: dict[str, str] = {}
     missing_tables: list[str] = []
     missing_columns: list[str] = []
     for table, columns in REQUIRED_COLUMNS.items():
@@ -79,6 +84,7 @@ def _relations(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
         schema = "main" if "main" in schemas else sorted(schemas)[0]
         missing_columns += [f"{table}.{c}" for c in columns if c not in schemas[schema]]
         relations[table] = '"{}"."{}"'.format(schema.replace('"', '""'), table)
+        schemas_of[table] = schema
     if missing_tables or missing_columns:
         what = []
         if missing_tables:
@@ -88,7 +94,7 @@ def _relations(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
         raise ReportError(
             f"{path} is not a built warehouse ({'; '.join(what)}): run `make run` or `dbt "
             "build --project-dir dbt_project --profiles-dir .` first")
-    return relations
+    return relations, schemas_of
 
 
 def _instant(micros: int | None) -> datetime | None:
@@ -124,7 +130,10 @@ def load(warehouse: Path, *, as_of: datetime, days: int, run_results: Path | Non
     page, the timeline's lanes, every site's table row and ``site_pages`` site pages."""
     con = _connect(warehouse)
     try:
-        rel = _relations(con, warehouse)
+        rel, schemas_of = _relations(con, warehouse)
+        # optional: a warehouse built before observed intervals has no such columns
+        mismatch_missing = intervals.missing_columns(con, schemas_of["points"])
+        mismatches = intervals.read_mismatches(con, schemas_of["points"])
         zones = [str(z) for (z,) in con.execute(
             f"select distinct timezone from {rel['sites']} union "
             f"select distinct timezone from {rel['points']}").fetchall() if z is not None]
@@ -150,7 +159,8 @@ def load(warehouse: Path, *, as_of: datetime, days: int, run_results: Path | Non
         lanes=lanes, sites=sites, never_reported=never,
         run_results=read_run_results(run_results), look=looks, in_scope=in_scope,
         with_gaps=with_gaps, never_count=never_count, equipment=equipment,
-        equipment_total=equipment_total, pages=pages)
+        equipment_total=equipment_total, pages=pages, mismatches=mismatches[:MISMATCH_ROWS],
+        mismatch_count=len(mismatches), mismatch_missing=mismatch_missing)
 
 
 def _site_page(con: duckdb.DuckDBPyConnection, site: SiteSummary, rows: int) -> SitePage:

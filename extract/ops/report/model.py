@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from ..chart.model import Series
+from ..intervals import IntervalMismatch
 
 EXIT_OK, EXIT_UNUSABLE = 0, 2
 
@@ -33,6 +34,9 @@ SITE_PAGES = 50  # sites with a page of their own (--site-pages), worst first
 
 
 EQUIPMENT_ROWS = 50  # rows of an equipment table (the worst), on each page
+
+
+MISMATCH_ROWS = 20  # rows of "Interval mismatches" (the farthest off), on the main page
 
 
 LOOK_MAX = 6  # charts in "Points to look at"
@@ -255,6 +259,11 @@ class ReportData:
     equipment: list[EquipmentSummary] = field(default_factory=list)  # the worst, fleet-wide
     equipment_total: int = 0
     pages: list[SitePage] = field(default_factory=list)
+    # "Interval mismatches": the farthest off (bounded), how many in all, and the columns of
+    # `points` an older warehouse lacks (then nothing can be listed)
+    mismatches: list[IntervalMismatch] = field(default_factory=list)
+    mismatch_count: int = 0
+    mismatch_missing: list[str] = field(default_factory=list)
 
 
 STATUS_ORDER = ("error", "fail", "warn", "runtime error", "skipped", "pass", "success")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from ..intervals import IntervalMismatch
 from .markup import e, fmt_duration, fmt_iso, fmt_pct, fmt_utc
 from .model import (
     FRESH_LATE,
@@ -14,6 +15,52 @@ from .model import (
     EquipmentSummary,
     SiteSummary,
 )
+
+
+def off_by(m: IntervalMismatch) -> str:
+    """How far the observed interval is off the configured one, as a factor."""
+    f = m.factor
+    return f"{f:.1f}\u00d7 longer" if f >= 1 else f"{1 / f:.1f}\u00d7 shorter"
+
+
+def mismatch_section(items: Sequence[IntervalMismatch], total: int,
+                     missing: Sequence[str]) -> str:
+    """The points whose observed interval is at least twice or at most half the configured
+    one (``points.is_interval_mismatch``), the farthest off first: ``items`` of ``total``;
+    ``missing``: the columns an older warehouse lacks, when nothing can be said."""
+    intro = (
+        "<section id=\"mismatches\"><h2>Interval mismatches</h2><p class=\"note\">"
+        "Points whose observed interval (the typical spacing of their samples, "
+        "<code>points.observed_interval</code>) is at least twice or at most half their "
+        "configured <code>collect_interval</code> (<code>points.is_interval_mismatch</code>), "
+        "the farthest off first. Under <code>interval_source: auto</code> their coverage is "
+        "judged against the observed interval; fix the configuration or the device.</p>")
+    if missing:
+        return (intro + "<p class=\"missing\" id=\"mismatch-columns-missing\" "
+                f"data-missing=\"{e(' '.join(missing))}\">This warehouse was built before "
+                "observed intervals: <code>points</code> has no column "
+                + ", ".join(f"<code>{e(c)}</code>" for c in missing)
+                + " (rebuild it to list them).</p></section>")
+    if not items:
+        return intro + ("<p id=\"no-mismatches\">None: every point reports at about its "
+                        "configured interval.</p></section>")
+    rows = "".join(
+        f"<tr data-site=\"{e(m.site)}\" data-point=\"{e(m.point)}\" "
+        f"data-configured=\"{m.collect_interval:g}\" data-observed=\"{m.observed_interval}\" "
+        f"data-factor=\"{m.factor!r}\"><td class=\"num\">{rank}</td>"
+        f"<td class=\"name\">{e(m.site)}</td><td class=\"name long\">{e(m.point)}</td>"
+        f"<td class=\"num\">{m.collect_interval:g}</td>"
+        f"<td class=\"num\">{m.observed_interval}</td><td class=\"num\">{off_by(m)}</td></tr>"
+        for rank, m in enumerate(items, start=1))
+    more = total - len(items)
+    note = (f"<p class=\"note\" id=\"mismatches-left-out\" data-left-out=\"{more}\">and "
+            f"{more} more not listed.</p>" if more > 0 else "")
+    return (
+        intro + f"<p class=\"note\" data-count=\"{total}\">{total} "
+        f"point{'' if total == 1 else 's'} off their configured interval.</p>"
+        "<table id=\"mismatch-table\"><thead><tr><th>#</th><th>site</th><th>point</th>"
+        "<th>configured (s)</th><th>observed (s)</th><th>off by</th></tr></thead><tbody>"
+        + rows + "</tbody></table>" + note + "</section>")
 
 
 def _status(as_of: datetime, last: datetime | None) -> tuple[str, str, str, float]:

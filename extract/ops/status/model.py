@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..intervals import IntervalMismatch
+
 if TYPE_CHECKING:
     pass
 
@@ -114,16 +116,6 @@ class TableInfo:
     #: storage blocks of the table's column segments x block size; small tables share
     #: blocks, so they are over-counted
     approx_bytes: int | None
-
-
-@dataclass
-class IntervalMismatch:
-    """A point whose observed interval is at least twice, or at most half, its configured one."""
-
-    site: str
-    point: str
-    collect_interval: float
-    observed_interval: int
 
 
 @dataclass
