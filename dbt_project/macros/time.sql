@@ -61,6 +61,20 @@
 {%- endmacro %}
 
 
+{% macro ace_epoch_microseconds(ts) -%}
+    {#- Microseconds since 1970-01-01 UTC of a timestamp, as a bigint. -#}
+    {{- return(adapter.dispatch('ace_epoch_microseconds', 'ace_warehouse')(ts)) -}}
+{%- endmacro %}
+
+{% macro duckdb__ace_epoch_microseconds(ts) -%}
+    epoch_us({{ ts }})
+{%- endmacro %}
+
+{% macro default__ace_epoch_microseconds(ts) -%}
+    cast(extract(epoch from {{ ts }}) * 1000000 as bigint)
+{%- endmacro %}
+
+
 {% macro ace_bucket_start(ts, seconds) -%}
     {#- Start of the UTC-aligned bucket of `seconds` (5 min, 1 h) holding ts. -#}
     {{- return(adapter.dispatch('ace_bucket_start', 'ace_warehouse')(ts, seconds)) -}}

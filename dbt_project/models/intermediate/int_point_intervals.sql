@@ -77,13 +77,23 @@ recent as (
 
 spacings as (
 
+    -- each sample's distance to the point's previous one: the point's instants as one
+    -- sorted list of integers, unnested twice side by side (several times faster than a
+    -- lag() window over (site, point), which sorts on the two strings)
     select
         site,
         point,
-        {{ ace_epoch_seconds('ts - lag(ts) over (partition by site, point order by ts)') }}
-            as spacing
+        unnest(list_slice(instants, 2, len(instants)))
+        - unnest(list_slice(instants, 1, len(instants) - 1)) as spacing_us
 
-    from recent
+    from (
+        select
+            site,
+            point,
+            list({{ ace_epoch_microseconds('ts') }} order by ts) as instants
+        from recent
+        group by site, point
+    ) as per_point
 
 ),
 
@@ -92,11 +102,10 @@ medians as (
     select
         site,
         point,
-        median(spacing) as median_spacing,
-        count(spacing) as n_spacings
+        median(spacing_us) / 1e6 as median_spacing,
+        count(spacing_us) as n_spacings
 
     from spacings
-    where spacing is not null
     group by site, point
 
 ),
