@@ -509,11 +509,14 @@ def test_interval_mismatches_listed_first(built: tuple[Path, Lake, Path],
     (tr,) = dom.find("table", id="mismatch-table").find_all("tr", data_point=FAST[1])
     assert "2.0\u00d7 shorter" in tr.text()
     assert not dom.find("section", id="mismatches").find_all("p", id="mismatches-left-out")
-    # the first section of the page, before the heatmap, the points to look at and the worst
+    # the first list of points: right after the heatmap (which stays at the top of the page),
+    # before the gaps, the points to look at and the worst points
     order = [s.attrs["id"] for s in dom.find_all("section")]
-    assert order[0] == "mismatches"
-    assert order.index("mismatches") < order.index("look") < order.index("worst")
-    assert dom.find("nav").find_all("a")[0].attrs["href"] == "#mismatches"
+    assert order[:2] == ["heatmap", "mismatches"]
+    assert order.index("mismatches") < order.index("gaps") < order.index("look") \
+        < order.index("worst")
+    assert [a.attrs["href"] for a in dom.find("nav").find_all("a")][:2] == \
+        ["#heatmap", "#mismatches"]
 
 
 def test_interval_mismatches_cap_none_and_older_warehouse(

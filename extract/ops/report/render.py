@@ -88,13 +88,13 @@ def render(data: ReportData, *, max_rows: int = HEATMAP_MAX_ROWS,
         f"{data.in_scope} reported in the window, {data.never_count} never reported, "
         f"{len(data.sites)} sites</dd>",
         f"<dt>dbt tests</dt><dd>{e(summary)}</dd>",
-        "</dl><nav><a href=\"#mismatches\">interval mismatches</a>"
-        "<a href=\"#heatmap\">coverage</a><a href=\"#gaps\">gaps</a>"
+        "</dl><nav><a href=\"#heatmap\">coverage</a>"
+        "<a href=\"#mismatches\">interval mismatches</a><a href=\"#gaps\">gaps</a>"
         "<a href=\"#look\">points to look at</a><a href=\"#freshness\">sites</a>"
         "<a href=\"#equipment\">equipment</a><a href=\"#worst\">worst points</a>"
         "<a href=\"#tests\">dbt tests</a></nav></header>",
-        mismatch_section(data.mismatches, data.mismatch_count, data.mismatch_missing),
         heatmap_section(drawn, data.window, data.in_scope - len(drawn)),
+        mismatch_section(data.mismatches, data.mismatch_count, data.mismatch_missing),
         gaps_section(data),
         lookat.section(data.look, data.window),
         sites_section(data.sites, data.window.as_of),
