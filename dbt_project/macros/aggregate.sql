@@ -22,6 +22,10 @@
         {{ exceptions.raise_compiler_error(
             "ace_aggregate: grain " ~ grain ~ " is not '<n> minutes', '<n> hours' or '1 day'") }}
     {%- endif -%}
+    {%- if unit != 'day' and 86400 % (count * sizes[unit]) != 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "ace_aggregate: grain " ~ grain ~ " does not divide a day into whole buckets") }}
+    {%- endif -%}
     {{- return({
         'grain': grain,
         'seconds': count * sizes[unit],
@@ -50,15 +54,20 @@
 
 {% macro ace_aggregate(grain, parent) -%}
     {#- The whole SQL of one aggregate model: one row per (site, point, bucket_start) with
-        at least one sample. Incremental: the buckets touched by the files landed since the
-        model's position are computed again, from the raw samples (`samples`, or
+        at least one sample. Incremental: the buckets within one gap threshold of the samples
+        landed since the model's position are computed again (the holdings of a landed
+        sample reach that far: macros/holdings.sql), from the raw samples (`samples`, or
         `timeseries` when late data reaches the cold tier) or rolled up exactly from the
-        parent's buckets (ace_rollup_stats); a point whose expected interval changed gets
-        n_expected and coverage re-derived for all its held buckets. -#}
+        parent's buckets (ace_rollup_stats); the time-weighted columns are summed from
+        int_point_holdings. A point whose expected interval changed is computed again in
+        full. -#}
     {%- set g = ace_grain_spec(grain) -%}
     {%- set from_raw = parent == 'samples' -%}
-    {%- set upstreams = ['samples', 'int_point_intervals'] if from_raw else [parent] -%}
-    {%- set settings = ['default_collect_interval', 'interval_source'] -%}
+    {%- if from_raw and g.is_local_day -%}
+        {{ exceptions.raise_compiler_error("ace_aggregate: local days roll up from a finer grain, not from samples") }}
+    {%- endif -%}
+    {%- set upstreams = (['samples', 'int_point_intervals'] if from_raw else [parent]) + ['int_point_holdings'] -%}
+    {%- set settings = ['default_collect_interval', 'interval_source', 'gap_threshold_seconds', 'gap_k'] -%}
     {%- if g.is_local_day -%}
         {%- set settings = settings + ['site_timezones', 'default_timezone'] -%}
     {%- endif -%}
@@ -66,69 +75,28 @@
         unique_key=['site', 'point', 'bucket_start'],
         incremental_strategy='delete+insert',
         post_hook="{{ ace_record_progress(" ~ (upstreams | tojson) ~ ") }}",
-        meta={'ace_grain': grain, 'ace_parent': parent, 'ace_settings': settings},
+        meta={'ace_grain': grain, 'ace_parent': parent, 'ace_settings': settings, 'ace_columns_version': 2},
     ) }}
     {%- set key = 'day' if g.is_local_day else 'bucket_start' -%}
     {%- set width = 'interval ' ~ g.seconds ~ ' second' -%}
-    {%- set zone = ace_site_timezone('raw_rows.site') -%}
-    {%- set range = ace_pending_range(upstreams) %}
+    {%- set range = ace_pending_range(upstreams) -%}
+    {%- set has_changed = range.get('has_changed', true) -%}
+    {%- set source = ace_raw_relation(range) if from_raw else ref(parent) %}
 -- (refs used only by the incremental branch, declared for the DAG)
--- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref(parent) }}
+-- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref(parent) }}, {{ ref('int_point_intervals') }}
 {%- if from_raw %}, {{ ref('timeseries') }}{% endif %}
 
 with
 
-intervals as (
-
-    select site, point, expected_interval as collect_interval
-    from {{ ref('int_point_intervals') }}
-
-),
-
 {%- if is_incremental() %}
 
-{%- if g.is_local_day %}
+params as (
 
-touched_days as (
-
-    select distinct
-        raw_rows.site,
-        raw_rows.point,
-        {{ ace_local_date('raw_rows.ts', zone) }} as day
-
-    from {{ ace_landed_samples(range) }} as raw_rows
+    {{ ace_hold_params() }}
 
 ),
 
-touched as (
-
-    select
-        site,
-        point,
-        day,
-        {{ ace_local_midnight('day', ace_site_timezone('site')) }} as bucket_start,
-        {{ ace_local_midnight('day + 1', ace_site_timezone('site')) }} as bucket_end
-
-    from touched_days
-
-),
-
-{%- else %}
-
-touched as (
-
-    select distinct
-        raw_rows.site,
-        raw_rows.point,
-        {{ ace_bucket_start('raw_rows.ts', g.seconds) }} as bucket_start
-
-    from {{ ace_landed_samples(range) }} as raw_rows
-
-),
-
-{%- endif %}
-
-interval_changed as (
+changed as (
 
     select site, point
     from {{ ref('int_point_intervals') }}
@@ -137,81 +105,69 @@ interval_changed as (
 
 ),
 
+spans as (
+
+    {{ ace_landed_spans(ace_landed_samples(range), 'params') }}
+
+),
+
+touched as (
+
+    {%- if g.is_local_day %}
+    select
+        days.site,
+        days.point,
+        days.day,
+        {{ ace_local_midnight('days.day', ace_site_timezone('days.site')) }} as bucket_start,
+        {{ ace_local_midnight('days.day + 1', ace_site_timezone('days.site')) }} as bucket_end
+    from ({{ ace_touched_days('spans', ace_site_timezone('spans.site')) }}) as days
+    {%- else %}
+    select
+        buckets.site,
+        buckets.point,
+        buckets.bucket_start,
+        buckets.bucket_start + {{ width }} as bucket_end
+    from ({{ ace_touched_buckets('spans', g.seconds) }}) as buckets
+    {%- endif %}
+    anti join changed
+        on {{ 'days' if g.is_local_day else 'buckets' }}.site = changed.site
+        and {{ 'days' if g.is_local_day else 'buckets' }}.point = changed.point
+
+),
+
 {%- endif %}
+
+{{ ace_bucket_inputs('rows_in', source, 'source_rows', 'ts' if from_raw else 'bucket_start', g, has_changed) }},
+
+{{ ace_bucket_inputs('holdings_in', ref('int_point_holdings'), 'holdings', 'bucket_start', g, has_changed) }},
 
 {%- if from_raw %}
 
 computed as (
 
     select
-        s.site,
-        s.point,
-        {{ ace_bucket_start('s.ts', g.seconds) }} as bucket_start,
-        {{ ace_sample_stats('s.value', 's.ts') }}
+        rows_in.site,
+        rows_in.point,
+        rows_in.target_key as {{ key }},
+        {{ ace_sample_stats('rows_in.value', 'rows_in.ts') }}
 
-    from {{ ace_raw_relation(range) }} as s
-    {%- if is_incremental() %}
-    inner join touched
-        on s.site = touched.site
-        and s.point = touched.point
-        and s.ts >= touched.bucket_start
-        and s.ts < touched.bucket_start + {{ width }}
-    {%- endif %}
-    group by s.site, s.point, {{ ace_bucket_start('s.ts', g.seconds) }}
+    from rows_in
+    group by rows_in.site, rows_in.point, rows_in.target_key
 
 ),
 
 {%- else %}
 
-parts as (
-
-    select
-        finer.site,
-        finer.point,
-        {%- if not g.is_local_day %}
-        {{ ace_bucket_start('finer.bucket_start', g.seconds) }} as target_key,
-        {%- elif is_incremental() %}
-        touched.day as target_key,
-        {%- else %}
-        {{ ace_local_date('finer.bucket_start', ace_site_timezone('finer.site')) }} as target_key,
-        {%- endif %}
-        finer.bucket_start,
-        finer.n,
-        finer.n_total,
-        finer.sum,
-        finer.min,
-        finer.max,
-        finer.first_value,
-        finer.last_value,
-        finer.first_ts,
-        finer.last_ts,
-        finer.m2,
-        finer.sum / nullif(finer.n, 0) as part_mean
-
-    from {{ ref(parent) }} as finer
-    {%- if is_incremental() %}
-    inner join touched
-        on finer.site = touched.site
-        and finer.point = touched.point
-        and finer.bucket_start >= touched.bucket_start
-        {%- if g.is_local_day %}
-        and finer.bucket_start < touched.bucket_end
-        {%- else %}
-        and finer.bucket_start < touched.bucket_start + {{ width }}
-        {%- endif %}
-    {%- endif %}
-
-),
-
 parts_with_mean as (
 
     select
-        parts.*,
-        fsum(parts.sum) over (partition by parts.site, parts.point, parts.target_key)
-            / nullif(sum(parts.n) over (partition by parts.site, parts.point, parts.target_key), 0)
+        rows_in.*,
+        rows_in.sum / nullif(rows_in.n, 0) as part_mean,
+        fsum(rows_in.sum) over (partition by rows_in.site, rows_in.point, rows_in.target_key)
+            / nullif(sum(rows_in.n) over (partition by rows_in.site, rows_in.point, rows_in.target_key), 0)
             as bucket_mean
 
-    from parts
+    from rows_in
 
 ),
 
@@ -230,46 +186,43 @@ computed as (
 
 {%- endif %}
 
+held as (
+
+    select
+        holdings_in.site,
+        holdings_in.point,
+        holdings_in.target_key,
+        {{ ace_holding_sums('holdings_in') }}
+
+    from holdings_in
+    group by holdings_in.site, holdings_in.point, holdings_in.target_key
+
+),
+
 stats as (
 
-    {{ ace_stats_with_rederived('computed', key, 'interval_changed', 'touched') }}
+    select
+        computed.*,
+        held.tw_sum,
+        held.known_seconds,
+        held.on_seconds,
+        held.n_non_binary,
+        held.starts,
+        {%- if g.is_local_day %}
+        {{ ace_local_midnight('computed.day', ace_site_timezone('computed.site')) }} as bucket_start,
+        {{ ace_local_midnight('computed.day + 1', ace_site_timezone('computed.site')) }} as bucket_end,
+        {%- endif %}
+        coalesce(intervals.expected_interval, {{ ace_default_interval() }}) as collect_interval
+
+    from computed
+    left join held
+        on computed.site = held.site
+        and computed.point = held.point
+        and computed.{{ key }} = held.target_key
+    left join {{ ref('int_point_intervals') }} as intervals
+        on computed.site = intervals.site and computed.point = intervals.point
 
 ),
-
-{%- if g.is_local_day %}
-
-bounded as (
-
-    select
-        stats.*,
-        {{ ace_local_midnight('stats.day', ace_site_timezone('stats.site')) }} as bucket_start,
-        {{ ace_local_midnight('stats.day + 1', ace_site_timezone('stats.site')) }} as bucket_end
-
-    from stats
-
-),
-
-final as (
-
-    select
-        bounded.site,
-        bounded.point,
-        bounded.bucket_start,
-        bounded.day,
-        {{ ace_finish_stats('bounded', ace_epoch_seconds('bounded.bucket_end - bounded.bucket_start'), 'coalesce(intervals.collect_interval, ' ~ ace_default_interval() ~ ')') }}
-
-    from bounded
-    left join intervals
-        on bounded.site = intervals.site and bounded.point = intervals.point
-
-)
-
-select * from final
-{%- if not is_incremental() %}
-order by day, site, point
-{%- endif %}
-
-{%- else %}
 
 final as (
 
@@ -277,18 +230,71 @@ final as (
         stats.site,
         stats.point,
         stats.bucket_start,
-        {{ ace_finish_stats('stats', g.seconds, 'coalesce(intervals.collect_interval, ' ~ ace_default_interval() ~ ')') }}
+        {%- if g.is_local_day %}
+        stats.day,
+        {%- endif %}
+        {{ ace_finish_stats('stats', ace_epoch_seconds('stats.bucket_end - stats.bucket_start') if g.is_local_day else g.seconds, 'stats.collect_interval') }},
+        {{ ace_finish_holdings('stats') }}
 
     from stats
-    left join intervals
-        on stats.site = intervals.site and stats.point = intervals.point
 
 )
 
 select * from final
 {%- if not is_incremental() %}
+{%- if g.is_local_day %}
+order by day, site, point
+{%- else %}
 order by cast(bucket_start as date), site, point, bucket_start
 {%- endif %}
-
 {%- endif %}
+{%- endmacro %}
+
+
+{% macro ace_bucket_inputs(name, relation, alias, time_column, g, has_changed) -%}
+    {#- A CTE `name`: the rows of `relation` (raw samples, a finer aggregate, or
+        int_point_holdings) that this run's buckets are computed from, each with target_key,
+        the bucket (or local day) of grain g it falls in. A rebuild reads every row; an
+        incremental run the rows inside the touched buckets and every row of a changed point
+        (when has_changed). -#}
+    {%- set zone = ace_site_timezone(alias ~ '.site') -%}
+    {%- set own_key = ace_local_date(alias ~ '.' ~ time_column, zone) if g.is_local_day
+        else ace_bucket_start(alias ~ '.' ~ time_column, g.seconds) -%}
+{{ name }} as (
+
+    {%- if is_incremental() %}
+
+    select
+        {{ alias }}.*,
+        touched.{{ 'day' if g.is_local_day else 'bucket_start' }} as target_key
+
+    from {{ relation }} as {{ alias }}
+    inner join touched
+        on {{ alias }}.site = touched.site
+        and {{ alias }}.point = touched.point
+        and {{ alias }}.{{ time_column }} >= touched.bucket_start
+        and {{ alias }}.{{ time_column }} < touched.bucket_end
+    {%- if has_changed %}
+
+    union all
+
+    select
+        {{ alias }}.*,
+        {{ own_key }} as target_key
+
+    from {{ relation }} as {{ alias }}
+    semi join changed on {{ alias }}.site = changed.site and {{ alias }}.point = changed.point
+    {%- endif %}
+
+    {%- else %}
+
+    select
+        {{ alias }}.*,
+        {{ own_key }} as target_key
+
+    from {{ relation }} as {{ alias }}
+
+    {%- endif %}
+
+)
 {%- endmacro %}

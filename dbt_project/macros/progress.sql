@@ -135,7 +135,7 @@
         {%- if files | length <= 5000 -%}
             {%- do range.update({'raw_files': files}) -%}
         {%- endif -%}
-        {%- do range.update({'reaches_cold': ace_range_reaches_cold(lo, hi)}) -%}
+        {%- do range.update(ace_range_reaches_cold(lo, hi)) -%}
     {%- endif -%}
     {{- return(range) -}}
 {%- endmacro %}
@@ -176,13 +176,16 @@
 
 
 {% macro ace_range_reaches_cold(lo, hi) -%}
-    {#- Whether the files of (lo, hi] may need raw samples of the cold tier (docs/warehouse.md,
-        "Hot and cold tiers"): some raw file is dated before the cold boundary (cold_until
-        is a UTC midnight, a raw file's partition_date the UTC date of its samples), or a
-        point's expected interval changed (int_point_intervals; point_gaps then rereads the point's history). If
-        not, the raw samples an incremental model rereads (the 5-minute buckets its landed
-        samples fall in) are all in the hot table `samples`, which is much cheaper to join
-        than the two-tier view `timeseries`. -#}
+    {#- {'reaches_cold', 'has_changed'} of the files of (lo, hi]. reaches_cold: whether they
+        may need raw samples of the cold tier (docs/warehouse.md, "Hot and cold tiers"): some
+        raw file is dated before the cold boundary, or within the largest gap threshold after
+        it (cold_until is a UTC midnight, a raw file's partition_date the UTC date of its
+        samples; the holdings of a landed sample reach back one gap threshold), or a point's
+        expected interval changed (int_point_intervals; its history is then computed again).
+        If not, the raw samples an incremental model rereads are all in the hot table
+        `samples`, which is much cheaper to join than the two-tier view `timeseries`.
+        has_changed: whether some point's expected interval changed in the range (the models
+        that compute such a point's history again can leave that branch out otherwise). -#}
     {%- set schema = target.schema -%}
     {%- set registry = api.Relation.create(database=target.database, schema=schema, identifier='int_landed_files') -%}
     {%- set metadata = api.Relation.create(database=target.database, schema=schema, identifier='int_point_intervals') -%}
@@ -195,6 +198,20 @@
         with boundary as (
             select cast(max(cold_until) as date) as cold_date
             from {{ api.Relation.create(database=target.database, schema=schema, identifier='cold_state') }}
+        ),
+        changed as (
+            {%- if has_metadata %}
+            select
+                exists (
+                    select 1 from {{ metadata }}
+                    where interval_changed_file_id > {{ lo }} and interval_changed_file_id <= {{ hi }}
+                ) as has_changed,
+                cast(1 + floor(coalesce(max({{ ace_gap_threshold('expected_interval') }}), 0) / 86400) as integer)
+                    as reach_days
+            from {{ metadata }}
+            {%- else %}
+            select false as has_changed, 1 as reach_days
+            {%- endif %}
         )
         select
             (select cold_date from boundary) is not null
@@ -202,16 +219,13 @@
                 coalesce((
                     select min(partition_date) from {{ registry }}
                     where kind = 'raw' and file_id > {{ lo }} and file_id <= {{ hi }}
-                ) < (select cold_date from boundary), false)
-                {%- if has_metadata %}
-                or exists (
-                    select 1 from {{ metadata }}
-                    where interval_changed_file_id > {{ lo }} and interval_changed_file_id <= {{ hi }}
-                )
-                {%- endif %}
-            )
+                ) < (select cold_date + reach_days from boundary, changed), false)
+                or (select has_changed from changed)
+            ) as reaches_cold,
+            (select has_changed from changed) as has_changed
     {%- endset -%}
-    {{- return(run_query(sql).columns[0].values()[0]) -}}
+    {%- set row = run_query(sql).rows[0] -%}
+    {{- return({'reaches_cold': row[0], 'has_changed': row[1]}) -}}
 {%- endmacro %}
 
 

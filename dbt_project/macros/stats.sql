@@ -60,32 +60,3 @@
     {{ stats }}.n / (cast({{ bucket_seconds }} as double) / {{ interval_seconds }}) as coverage,
     {{ stats }}.m2
 {%- endmacro %}
-
-
-{% macro ace_stats_with_rederived(computed, bucket_column, changed_points, touched) -%}
-    {#- A select of an aggregate model's statistics: the rows of `computed` (the buckets it
-        recomputed), and in an incremental run also the held buckets of the points listed in
-        `changed_points` (their expected interval changed, int_point_intervals) that `touched` (the buckets
-        recomputed) does not hold: same samples, so their statistics are kept and only
-        n_expected and coverage are derived again downstream. The three arguments name
-        relations (CTEs) with (site, point) and, for computed and touched, bucket_column:
-        the bucket key besides (site, point). -#}
-    select * from {{ computed }}
-    {%- if is_incremental() %}
-
-    union all by name
-
-    select
-        held.site, held.point, held.{{ bucket_column }},
-        held.n, held.n_total, held.sum, held.min, held.max,
-        held.first_value, held.last_value, held.first_ts, held.last_ts, held.m2
-
-    from {{ this }} as held
-    semi join {{ changed_points }}
-        on held.site = {{ changed_points }}.site and held.point = {{ changed_points }}.point
-    anti join {{ touched }}
-        on held.site = {{ touched }}.site
-        and held.point = {{ touched }}.point
-        and held.{{ bucket_column }} = {{ touched }}.{{ bucket_column }}
-    {%- endif %}
-{%- endmacro %}

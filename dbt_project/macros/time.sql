@@ -75,6 +75,20 @@
 {%- endmacro %}
 
 
+{% macro ace_from_epoch_microseconds(us) -%}
+    {#- The timestamp with time zone of a count of microseconds since 1970-01-01 UTC. -#}
+    {{- return(adapter.dispatch('ace_from_epoch_microseconds', 'ace_warehouse')(us)) -}}
+{%- endmacro %}
+
+{% macro duckdb__ace_from_epoch_microseconds(us) -%}
+    make_timestamptz(cast({{ us }} as bigint))
+{%- endmacro %}
+
+{% macro default__ace_from_epoch_microseconds(us) -%}
+    {{ exceptions.raise_compiler_error("ace_from_epoch_microseconds is only implemented for DuckDB") }}
+{%- endmacro %}
+
+
 {% macro ace_bucket_start(ts, seconds) -%}
     {#- Start of the UTC-aligned bucket of `seconds` (5 min, 1 h) holding ts. -#}
     {{- return(adapter.dispatch('ace_bucket_start', 'ace_warehouse')(ts, seconds)) -}}

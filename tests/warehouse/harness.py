@@ -60,6 +60,10 @@ AGG_COLUMNS = {
     "stddev": "float",
     "n_expected": "float",
     "coverage": "float",
+    "tw_avg": "float",
+    "known_seconds": "float",
+    "on_seconds": "float",
+    "starts": "int",
 }
 
 SPECS: dict[str, Spec] = {

@@ -122,6 +122,83 @@ def _stats(values: list[float]) -> tuple[float | None, ...]:
     return total, total / n, min(values), max(values), stddev
 
 
+@dataclass
+class Held:
+    """What the holdings of one point put in one bucket (docs/warehouse.md, "Time-weighted
+    figures and runtime"): value x seconds, seconds, seconds at 1, non-0/1 holdings, starts."""
+
+    tw_sum: list[float] = field(default_factory=list)
+    known_us: int = 0
+    on_us: int = 0
+    non_binary: int = 0
+    starts: int = 0
+
+
+def _bucket_edges(grain: str, tz_name: str, start_us: int, end_us: int) -> list[tuple[int, int]]:
+    """The [start, end) of every bucket of the grain that [start_us, end_us) overlaps."""
+    edges = []
+    t = start_us
+    while t < end_us:
+        b_start, b_end, _day = bucket_of(grain, tz_name, t)
+        edges.append((b_start, b_end))
+        t = b_end
+    return edges
+
+
+def holdings(
+    winners: Mapping[Key, Landed],
+    intervals: Mapping[tuple[str, str], int],
+    grain: str,
+    cfg: Config,
+) -> dict[Key, Held]:
+    """Per (site, point, bucket_start) of the grain: the holdings of the point's samples in it.
+    A numeric sample holds its value until the next sample of any kind, or for one interval
+    when that is more than the gap threshold away (or there is none); a non-numeric sample
+    holds nothing; a start is a 1 whose previous sample, within the threshold, was a 0."""
+    by_point: dict[tuple[str, str], list[Landed]] = defaultdict(list)
+    for (site, point, _ts), row in winners.items():
+        by_point[(site, point)].append(row)
+    out: dict[Key, Held] = defaultdict(Held)
+    for (site, point), rows in by_point.items():
+        rows.sort(key=lambda r: r.ts)
+        interval = intervals.get((site, point), 60)
+        gap = gap_threshold_us(cfg, interval)
+        for i, row in enumerate(rows):
+            if row.value is None:
+                continue
+            nxt = rows[i + 1].ts if i + 1 < len(rows) else None
+            held_to = nxt if nxt is not None and nxt - row.ts <= gap else row.ts + interval * US
+            prev = rows[i - 1] if i > 0 else None
+            is_start = (row.value == 1 and prev is not None and prev.value == 0
+                        and row.ts - prev.ts <= gap)
+            for n, (b_start, b_end) in enumerate(
+                    _bucket_edges(grain, cfg.tz(site), row.ts, held_to)):
+                seconds_us = min(held_to, b_end) - max(row.ts, b_start)
+                held = out[(site, point, b_start)]
+                held.tw_sum.append(row.value * seconds_us / US)
+                held.known_us += seconds_us
+                if row.value == 1:
+                    held.on_us += seconds_us
+                elif row.value != 0:
+                    held.non_binary += 1
+                if n == 0 and is_start:
+                    held.starts += 1
+    return out
+
+
+def _held_columns(held: Held | None) -> Row:
+    """tw_avg, known_seconds, on_seconds, starts of an aggregate row from its holdings."""
+    if held is None or held.known_us == 0:
+        return {"tw_avg": None, "known_seconds": 0.0, "on_seconds": None, "starts": None}
+    binary = held.non_binary == 0
+    return {
+        "tw_avg": math.fsum(held.tw_sum) / (held.known_us / US),
+        "known_seconds": held.known_us / US,
+        "on_seconds": held.on_us / US if binary else None,
+        "starts": held.starts if binary else None,
+    }
+
+
 def aggregates(
     winners: Mapping[Key, Landed],
     intervals: Mapping[tuple[str, str], int],
@@ -130,6 +207,7 @@ def aggregates(
 ) -> dict[Key, Row]:
     """The rows of the ladder's model of this grain (its label: 5min, 1h, 1d, ...), keyed by
     (site, point, bucket_start), computed from the raw winners (never from a finer grain)."""
+    held = holdings(winners, intervals, grain, cfg)
     groups: dict[Key, list[Landed]] = defaultdict(list)
     bounds: dict[Key, tuple[int, date | None]] = {}
     for (site, point, ts), row in winners.items():
@@ -161,6 +239,7 @@ def aggregates(
             "stddev": stddev,
             "n_expected": n_expected,
             "coverage": len(numeric) / n_expected,
+            **_held_columns(held.get(key)),
         }
         if grain == "1d":
             row["day"] = day

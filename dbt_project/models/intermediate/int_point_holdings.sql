@@ -1,0 +1,251 @@
+-- Per point and bucket of the ladder's finest grain: what the point's numeric samples hold
+-- in it (macros/holdings.sql; docs/warehouse.md, "Time-weighted figures and runtime"), the
+-- sums every aggregate's tw_avg, known_seconds, on_seconds and starts are made of.
+-- Incremental: the buckets within one gap threshold of a landed sample are computed again
+-- from the raw samples around them; a point whose expected interval changed, in full.
+-- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('samples') }}, {{ ref('timeseries') }}
+{{
+    config(
+        unique_key=['site', 'point', 'bucket_start'],
+        incremental_strategy='delete+insert',
+        post_hook="{{ ace_record_progress(['samples', 'int_point_intervals']) }}",
+        meta={'ace_settings': [
+            'default_collect_interval', 'interval_source', 'gap_threshold_seconds', 'gap_k'
+        ]},
+    )
+}}
+
+{%- set seconds = ace_holdings_seconds() %}
+{%- set w = seconds * 1000000 %}
+{%- set range = ace_pending_range(['samples', 'int_point_intervals']) %}
+{%- set raw = ace_raw_relation(range) %}
+{%- set has_changed = range.get('has_changed', true) %}
+
+with
+
+params as (
+
+    {{ ace_hold_params() }}
+
+),
+
+{%- if is_incremental() %}
+
+changed as (
+
+    select site, point
+    from {{ ref('int_point_intervals') }}
+    where interval_changed_file_id > {{ range.lo }}
+        and interval_changed_file_id <= {{ range.hi }}
+
+),
+
+spans as (
+
+    {{ ace_landed_spans(ace_landed_samples(range), 'params') }}
+
+),
+
+touched as (
+
+    select touched_buckets.*
+    from ({{ ace_touched_buckets('spans', seconds) }}) as touched_buckets
+    anti join changed
+        on touched_buckets.site = changed.site and touched_buckets.point = changed.point
+
+),
+
+islands as (
+
+    -- runs of touched buckets close enough that their reads (one threshold each side) meet
+    select
+        runs.site,
+        runs.point,
+        runs.idx,
+        runs.gap_us,
+        sum(case when runs.idx - runs.previous_idx <= 1 + 2 * ceil(runs.gap_us / {{ w }}) then 0 else 1 end)
+            over (partition by runs.site, runs.point order by runs.idx) as island
+
+    from (
+        select
+            touched.site,
+            touched.point,
+            touched.idx,
+            coalesce(params.gap_us, {{ ace_default_gap_us() }}) as gap_us,
+            lag(touched.idx) over (partition by touched.site, touched.point order by touched.idx) as previous_idx
+        from touched
+        left join params on touched.site = params.site and touched.point = params.point
+    ) as runs
+
+),
+
+windows as (
+
+    select
+        site,
+        point,
+        island,
+        {{ ace_from_epoch_microseconds('min(idx) * ' ~ w ~ ' - max(gap_us)') }} as read_from,
+        {{ ace_from_epoch_microseconds('(max(idx) + 1) * ' ~ w ~ ' + max(gap_us)') }} as read_to
+
+    from islands
+    group by site, point, island
+
+),
+
+scoped as (
+
+    select s.site, s.point, s.ts, s.value, windows.island
+    from {{ raw }} as s
+    inner join windows
+        on s.site = windows.site
+        and s.point = windows.point
+        and s.ts >= windows.read_from
+        and s.ts < windows.read_to
+    {%- if has_changed %}
+
+    union all
+
+    select s.site, s.point, s.ts, s.value, -1 as island
+    from {{ raw }} as s
+    semi join changed on s.site = changed.site and s.point = changed.point
+    {%- endif %}
+
+),
+
+{%- else %}
+
+scoped as (
+
+    select
+        site,
+        point,
+        ts,
+        value,
+        0 as island
+    from {{ raw }}
+
+),
+
+{%- endif %}
+
+held as (
+
+    select
+        sequenced.site,
+        sequenced.point,
+        sequenced.value,
+        sequenced.t,
+        case
+            when sequenced.next_t - sequenced.t <= sequenced.gap_us then sequenced.next_t
+            else sequenced.t + sequenced.hold_us
+        end as held_to,
+        coalesce(
+            sequenced.value = 1 and sequenced.previous_value = 0
+            and sequenced.t - sequenced.previous_t <= sequenced.gap_us,
+            false
+        ) as is_start
+
+    from (
+        select
+            scoped.site,
+            scoped.point,
+            scoped.value,
+            {{ ace_epoch_microseconds('scoped.ts') }} as t,
+            lead({{ ace_epoch_microseconds('scoped.ts') }}) over by_time as next_t,
+            lag({{ ace_epoch_microseconds('scoped.ts') }}) over by_time as previous_t,
+            lag(scoped.value) over by_time as previous_value,
+            coalesce(
+                params.hold_us, cast({{ ace_default_interval() }} * 1000000 as bigint)
+            ) as hold_us,
+            coalesce(params.gap_us, {{ ace_default_gap_us() }}) as gap_us
+        from scoped
+        left join params on scoped.site = params.site and scoped.point = params.point
+        window by_time as (partition by scoped.site, scoped.point, scoped.island order by scoped.ts)
+    ) as sequenced
+    where sequenced.value is not null
+
+),
+
+pieces as (
+
+    select
+        split.site,
+        split.point,
+        split.idx,
+        split.value,
+        split.is_start and split.idx = split.t // {{ w }} as is_start,
+        least(split.held_to, (split.idx + 1) * {{ w }})
+        - greatest(split.t, split.idx * {{ w }}) as held_us
+
+    from (
+        select held.*, unnest(range(held.t // {{ w }}, (held.held_to - 1) // {{ w }} + 1)) as idx
+        from held
+    ) as split
+
+),
+
+buckets as (
+
+    select
+        site,
+        point,
+        idx,
+        fsum(value * held_us) / 1000000 as tw_sum,
+        sum(held_us) / 1000000 as known_seconds,
+        coalesce(sum(held_us) filter (where value = 1), 0) / 1000000 as on_seconds,
+        count(*) filter (where value <> 0 and value <> 1) as n_non_binary,
+        count(*) filter (where is_start) as starts
+
+    from pieces
+    group by site, point, idx
+
+),
+
+final as (
+
+    {%- if is_incremental() %}
+    -- every touched bucket, with zeros where nothing is held now (a row held before is replaced)
+    select
+        touched.site,
+        touched.point,
+        touched.bucket_start,
+        coalesce(buckets.tw_sum, 0) as tw_sum,
+        coalesce(buckets.known_seconds, 0) as known_seconds,
+        coalesce(buckets.on_seconds, 0) as on_seconds,
+        coalesce(buckets.n_non_binary, 0) as n_non_binary,
+        coalesce(buckets.starts, 0) as starts
+
+    from touched
+    left join buckets
+        on touched.site = buckets.site and touched.point = buckets.point and touched.idx = buckets.idx
+    {%- if has_changed %}
+
+    union all
+
+    select
+        buckets.site, buckets.point, {{ ace_from_epoch_microseconds('buckets.idx * ' ~ w) }},
+        buckets.tw_sum, buckets.known_seconds, buckets.on_seconds, buckets.n_non_binary, buckets.starts
+    from buckets
+    semi join changed on buckets.site = changed.site and buckets.point = changed.point
+
+    union all
+
+    -- a changed point's held buckets where nothing is held any more
+    select held.site, held.point, held.bucket_start, 0, 0, 0, 0, 0
+    from {{ this }} as held
+    semi join changed on held.site = changed.site and held.point = changed.point
+    anti join buckets
+        on held.site = buckets.site and held.point = buckets.point
+        and {{ ace_epoch_microseconds('held.bucket_start') }} // {{ w }} = buckets.idx
+    {%- endif %}
+    {%- else %}
+    select
+        site, point, {{ ace_from_epoch_microseconds('idx * ' ~ w) }} as bucket_start,
+        tw_sum, known_seconds, on_seconds, n_non_binary, starts
+    from buckets
+    {%- endif %}
+
+)
+
+select * from final
