@@ -130,3 +130,111 @@
         when {{ sums }}.known_seconds > 0 and {{ sums }}.n_non_binary = 0 then {{ sums }}.starts
     end as starts
 {%- endmacro %}
+
+
+{% macro ace_read_windows(touched, params, w) -%}
+    {#- A select of (site, point, island, read_from, read_to): the touched buckets (CTE
+        `touched`: site, point, idx) grouped into runs close enough that their reads meet, each
+        run read from one gap threshold before its first bucket to one after its last (every
+        sample whose holding or start can reach into the run, and the neighbours those need).
+        Runs never overlap, so no sample is read twice; w is the bucket width in us. -#}
+    select
+        runs.site,
+        runs.point,
+        runs.island,
+        {{ ace_from_epoch_microseconds('min(runs.idx) * ' ~ w ~ ' - max(runs.gap_us)') }} as read_from,
+        {{ ace_from_epoch_microseconds('(max(runs.idx) + 1) * ' ~ w ~ ' + max(runs.gap_us)') }} as read_to
+
+    from (
+        select
+            spaced.site,
+            spaced.point,
+            spaced.idx,
+            spaced.gap_us,
+            sum(case when spaced.idx - spaced.previous_idx <= 1 + 2 * ceil(spaced.gap_us / {{ w }}) then 0 else 1 end)
+                over (partition by spaced.site, spaced.point order by spaced.idx) as island
+        from (
+            select
+                {{ touched }}.site,
+                {{ touched }}.point,
+                {{ touched }}.idx,
+                coalesce({{ params }}.gap_us, {{ ace_default_gap_us() }}) as gap_us,
+                lag({{ touched }}.idx) over (
+                    partition by {{ touched }}.site, {{ touched }}.point order by {{ touched }}.idx
+                ) as previous_idx
+            from {{ touched }}
+            left join {{ params }}
+                on {{ touched }}.site = {{ params }}.site and {{ touched }}.point = {{ params }}.point
+        ) as spaced
+    ) as runs
+    group by runs.site, runs.point, runs.island
+{%- endmacro %}
+
+
+{% macro ace_holding_buckets(scoped, params, w) -%}
+    {#- A select of (site, point, idx, tw_sum, known_seconds, on_seconds, n_non_binary,
+        starts): the holdings of the samples of `scoped` (site, point, ts, value, island: each
+        island an unbroken run of a point's samples) split at the buckets of w us, summed per
+        bucket. `params`: the CTE of ace_hold_params. -#}
+    select
+        pieces.site,
+        pieces.point,
+        pieces.idx,
+        fsum(pieces.value * pieces.held_us) / 1000000 as tw_sum,
+        sum(pieces.held_us) / 1000000 as known_seconds,
+        coalesce(sum(pieces.held_us) filter (where pieces.value = 1), 0) / 1000000 as on_seconds,
+        count(*) filter (where pieces.value <> 0 and pieces.value <> 1) as n_non_binary,
+        count(*) filter (where pieces.is_start and pieces.idx = pieces.t // {{ w }}) as starts
+
+    from (
+        select
+            split.*,
+            least(split.held_to, (split.idx + 1) * {{ w }})
+            - greatest(split.t, split.idx * {{ w }}) as held_us
+        from (
+            select
+                held.*,
+                unnest(range(held.t // {{ w }}, (held.held_to - 1) // {{ w }} + 1)) as idx
+            from (
+                select
+                    sequenced.site,
+                    sequenced.point,
+                    sequenced.value,
+                    sequenced.t,
+                    case
+                        when sequenced.next_t - sequenced.t <= sequenced.gap_us then sequenced.next_t
+                        else sequenced.t + sequenced.hold_us
+                    end as held_to,
+                    coalesce(
+                        sequenced.value = 1 and sequenced.previous_value = 0
+                        and sequenced.t - sequenced.previous_t <= sequenced.gap_us,
+                        false
+                    ) as is_start
+                from (
+                    select
+                        {{ scoped }}.site,
+                        {{ scoped }}.point,
+                        {{ scoped }}.value,
+                        {{ ace_epoch_microseconds(scoped ~ '.ts') }} as t,
+                        lead({{ ace_epoch_microseconds(scoped ~ '.ts') }}) over by_time as next_t,
+                        lag({{ ace_epoch_microseconds(scoped ~ '.ts') }}) over by_time as previous_t,
+                        lag({{ scoped }}.value) over by_time as previous_value,
+                        coalesce(
+                            {{ params }}.hold_us,
+                            cast({{ ace_default_interval() }} * 1000000 as bigint)
+                        ) as hold_us,
+                        coalesce({{ params }}.gap_us, {{ ace_default_gap_us() }}) as gap_us
+                    from {{ scoped }}
+                    left join {{ params }}
+                        on {{ scoped }}.site = {{ params }}.site and {{ scoped }}.point = {{ params }}.point
+                    window by_time as (
+                        partition by {{ scoped }}.site, {{ scoped }}.point, {{ scoped }}.island
+                        order by {{ scoped }}.ts
+                    )
+                ) as sequenced
+                where sequenced.value is not null
+            ) as held
+        ) as split
+    ) as pieces
+    group by pieces.site, pieces.point, pieces.idx
+{%- endmacro %}

@@ -55,41 +55,10 @@ touched as (
 
 ),
 
-islands as (
-
-    -- runs of touched buckets close enough that their reads (one threshold each side) meet
-    select
-        runs.site,
-        runs.point,
-        runs.idx,
-        runs.gap_us,
-        sum(case when runs.idx - runs.previous_idx <= 1 + 2 * ceil(runs.gap_us / {{ w }}) then 0 else 1 end)
-            over (partition by runs.site, runs.point order by runs.idx) as island
-
-    from (
-        select
-            touched.site,
-            touched.point,
-            touched.idx,
-            coalesce(params.gap_us, {{ ace_default_gap_us() }}) as gap_us,
-            lag(touched.idx) over (partition by touched.site, touched.point order by touched.idx) as previous_idx
-        from touched
-        left join params on touched.site = params.site and touched.point = params.point
-    ) as runs
-
-),
-
 windows as (
 
-    select
-        site,
-        point,
-        island,
-        {{ ace_from_epoch_microseconds('min(idx) * ' ~ w ~ ' - max(gap_us)') }} as read_from,
-        {{ ace_from_epoch_microseconds('(max(idx) + 1) * ' ~ w ~ ' + max(gap_us)') }} as read_to
-
-    from islands
-    group by site, point, island
+    -- runs of touched buckets, each read with one gap threshold on either side
+    {{ ace_read_windows('touched', 'params', w) }}
 
 ),
 
@@ -129,76 +98,9 @@ scoped as (
 
 {%- endif %}
 
-held as (
-
-    select
-        sequenced.site,
-        sequenced.point,
-        sequenced.value,
-        sequenced.t,
-        case
-            when sequenced.next_t - sequenced.t <= sequenced.gap_us then sequenced.next_t
-            else sequenced.t + sequenced.hold_us
-        end as held_to,
-        coalesce(
-            sequenced.value = 1 and sequenced.previous_value = 0
-            and sequenced.t - sequenced.previous_t <= sequenced.gap_us,
-            false
-        ) as is_start
-
-    from (
-        select
-            scoped.site,
-            scoped.point,
-            scoped.value,
-            {{ ace_epoch_microseconds('scoped.ts') }} as t,
-            lead({{ ace_epoch_microseconds('scoped.ts') }}) over by_time as next_t,
-            lag({{ ace_epoch_microseconds('scoped.ts') }}) over by_time as previous_t,
-            lag(scoped.value) over by_time as previous_value,
-            coalesce(
-                params.hold_us, cast({{ ace_default_interval() }} * 1000000 as bigint)
-            ) as hold_us,
-            coalesce(params.gap_us, {{ ace_default_gap_us() }}) as gap_us
-        from scoped
-        left join params on scoped.site = params.site and scoped.point = params.point
-        window by_time as (partition by scoped.site, scoped.point, scoped.island order by scoped.ts)
-    ) as sequenced
-    where sequenced.value is not null
-
-),
-
-pieces as (
-
-    select
-        split.site,
-        split.point,
-        split.idx,
-        split.value,
-        split.is_start and split.idx = split.t // {{ w }} as is_start,
-        least(split.held_to, (split.idx + 1) * {{ w }})
-        - greatest(split.t, split.idx * {{ w }}) as held_us
-
-    from (
-        select held.*, unnest(range(held.t // {{ w }}, (held.held_to - 1) // {{ w }} + 1)) as idx
-        from held
-    ) as split
-
-),
-
 buckets as (
 
-    select
-        site,
-        point,
-        idx,
-        fsum(value * held_us) / 1000000 as tw_sum,
-        sum(held_us) / 1000000 as known_seconds,
-        coalesce(sum(held_us) filter (where value = 1), 0) / 1000000 as on_seconds,
-        count(*) filter (where value <> 0 and value <> 1) as n_non_binary,
-        count(*) filter (where is_start) as starts
-
-    from pieces
-    group by site, point, idx
+    {{ ace_holding_buckets('scoped', 'params', w) }}
 
 ),
 
