@@ -11,6 +11,7 @@ independent truth computed from everything ever landed (tests/warehouse/truth.py
 
 from __future__ import annotations
 
+import os
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -222,3 +223,60 @@ def test_prune_without_a_cold_tier_deletes_nothing(tmp_path: Path, dbt_target: P
     res = prune_raw(wh, lake.root, 1, now=now)
     assert res.skipped == "the cold tier is empty" or "does not own" in (res.skipped or "")
     assert not res.deleted and _raw_files(lake) == before
+
+
+def test_prune_raw_command_main_job_step_and_status(tmp_path: Path, dbt_target: Path) -> None:
+    """``prune-raw`` (its errors, the dry run), the main job's step (run only when the
+    policy is set) and the ``status`` line, on a real lake, warehouse and cold tier."""
+    from extract.ops.job import JobSummary
+    from extract.ops.mainjob import STEPS, Options, Run
+    from tests.conftest import cli
+
+    lake = Lake(tmp_path / "lake")
+    wh = tmp_path / "warehouse.duckdb"
+    now = datetime(2025, 11, 14, 0, 10, tzinfo=UTC)
+    lake.land(_samples(START, now, 7, POINTS[2:]), source="realtime", extracted_at=now)
+    build(wh, lake.root, dbt_vars(truth.Config(as_of_us=us(AS_OF))), dbt_target)
+    move_to_cold(wh, lake.root, 20, now)
+    env = {**os.environ, "LAKE_DIR": str(lake.root), "WAREHOUSE_PATH": str(wh),
+           "PUBLISHED_DIR": str(tmp_path / "published")}
+    env.pop("ACE_RAW_RETENTION_DAYS", None)
+    before = _raw_files(lake)
+
+    r = cli(["prune-raw", "--dry-run"], env)
+    assert r.returncode == 2 and "give --older-than-days" in r.stderr, r.stderr
+    r = cli(["prune-raw", "--older-than-days", "0"], env)
+    assert r.returncode == 2 and "at least 1 day" in r.stderr, r.stderr
+    r = cli(["prune-raw", "--dry-run"], {**env, "ACE_RAW_RETENTION_DAYS": "x"})
+    assert r.returncode == 2 and "ACE_RAW_RETENTION_DAYS" in r.stderr, r.stderr
+    # today is after `now`: every file dated before now - 20 days is old enough for 1 day
+    r = cli(["prune-raw", "--older-than-days", "1", "--dry-run"], env)
+    assert r.returncode == 0, r.stderr
+    assert "would delete" in r.stdout and "date=2025-09-20" in r.stdout, r.stdout
+    assert _raw_files(lake) == before
+
+    settings = Settings.from_env({"LAKE_DIR": str(lake.root), "WAREHOUSE_PATH": str(wh)})
+    (step,) = [s for s in STEPS if s.name == "raw retention"]
+    assert [s.name for s in STEPS].index("raw retention") == [
+        s.name for s in STEPS].index("cold tier") + 1
+    run = Run(settings, now, JobSummary(run_id="20251114T001000.000000Z-job001",
+                                        started_at=now))
+    run.build = type("Built", (), {"ok": True})()  # type: ignore[assignment]
+    assert not step.runs_if(run, Options()), "the default keeps raw for ever"
+    settings.raw_retention_days = 25
+    assert step.runs_if(run, Options())
+    step.action(run)
+    deleted = run.job.retention["deleted"]
+    assert deleted > 0 and run.job.retention["bytes_freed"] > 0
+    assert len(before - _raw_files(lake)) == deleted
+    assert all("date=2025-10-2" not in str(p) for p in before - _raw_files(lake))
+    assert f"deleted {deleted:,} raw files" in run.job.render()
+
+    r = cli(["status", "--warehouse", str(wh)], env)
+    assert f"retention  {deleted:,} raw files deleted" in r.stdout, r.stdout
+    # by the wall clock (2025 is long past) every file the cold tier holds is old enough;
+    # the hot days (from 2025-10-25, the cold boundary) stay
+    r = cli(["prune-raw", "--older-than-days", "25"], env)
+    assert r.returncode == 0 and "recorded in" in r.stdout, r.stdout + r.stderr
+    assert min(p.parent.name for p in _raw_files(lake)) == "date=2025-10-25"
+    assert len(list(prunelog.journal_dir(lake.root).glob("*.json"))) == 2
