@@ -1,10 +1,11 @@
 {#-
     Raw retention (docs/operations.md, "Raw retention"; extract/warehouse/retention.py). Raw
     files whose every sample the cold tier holds may be deleted; the warehouse keeps their
-    record in the tables raw_pruned (one row per file; deleted_at is set once the file is
-    confirmed gone) and raw_pruned_landings (per file, point and UTC 5-minute bucket: the
-    landed-row count, first and last ts, latest extracted_at), created by the retention, not
-    by dbt, and never rebuilt. The cold tier gives a rebuild every sample of such a file;
+    record in the table raw_pruned (one row per file; deleted_at is set once the file is
+    confirmed gone; created by the retention, not by dbt, and never rebuilt), which names
+    for each file the Parquet file of the lake (state/retention/landings/) holding its
+    landings per point and UTC 5-minute bucket: the landed-row count, first and last ts,
+    latest extracted_at. The cold tier gives a rebuild every sample of such a file;
     these macros give it the rest: the landed copies the counting models count.
 -#}
 
@@ -34,10 +35,9 @@
     {%- endif -%}
     {%- set exists_sql -%}
         select count(*) from information_schema.tables
-        where table_schema = {{ ace_sql_string(target.schema) }}
-            and table_name in ('raw_pruned', 'raw_pruned_landings')
+        where table_schema = {{ ace_sql_string(target.schema) }} and table_name = 'raw_pruned'
     {%- endset -%}
-    {%- if run_query(exists_sql).columns[0].values()[0] < 2 -%}
+    {%- if run_query(exists_sql).columns[0].values()[0] == 0 -%}
         {{- return(empty) -}}
     {%- endif -%}
     {%- set pruned = target.schema ~ '.raw_pruned' -%}
@@ -48,25 +48,38 @@
             {%- do gone.append(ace_sql_string(path)) -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- set counted -%}
+        files.file_id <= {{ range.hi }}
+        and (
+            files.deleted_at is not null
+            {%- if gone | length > 0 %}
+            or files.file_path in ({{ gone | join(', ') }})
+            {%- endif %}
+        )
+    {%- endset -%}
+    {%- set landings = run_query('select distinct landings from ' ~ pruned ~ ' as files where ' ~ counted ~ ' order by 1').columns[0].values() | list -%}
+    {%- if landings | length == 0 -%}
+        {{- return(empty) -}}
+    {%- endif -%}
+    {%- set literals = [] -%}
+    {%- for path in landings -%}
+        {%- do literals.append(ace_sql_string(path)) -%}
+    {%- endfor -%}
     (
         select
-            landings.site,
-            landings.point,
-            landings.bucket_start,
-            landings.first_ts,
-            landings.last_ts,
-            landings.last_extracted_at,
-            landings.n_landed
-        from {{ target.schema }}.raw_pruned_landings as landings
+            landed.site,
+            landed.point,
+            landed.bucket_start,
+            landed.first_ts,
+            landed.last_ts,
+            landed.last_extracted_at,
+            landed.n_landed
+        from read_parquet([{{ literals | join(', ') }}], filename = true) as landed
+        -- a file's landings are those of the record that counts it (a file judged again
+        -- after an interrupted prune has a second, newer record)
         inner join {{ pruned }} as files
-            on landings.file_path = files.file_path
-        where files.file_id <= {{ range.hi }}
-            and (
-                files.deleted_at is not null
-                {%- if gone | length > 0 %}
-                or files.file_path in ({{ gone | join(', ') }})
-                {%- endif %}
-            )
+            on landed.file_path = files.file_path and landed.filename = files.landings
+        where {{ counted }}
     )
 {%- endmacro %}
 

@@ -19,15 +19,15 @@ Quarantine, metadata and state files are never touched. Late files for old dates
 until the next tier move has merged them (their rows are not in the cold tier before),
 imports and duplicates are judged row by row as above.
 
-Crash-safe in three steps per batch: (a) one transaction records the files
-(``raw_pruned``, ``deleted_at`` null) and their landed-row counts (``raw_pruned_landings``);
-(b) the files are deleted and their directories fsynced; (c) one transaction sets
-``deleted_at``. A run killed after (a) leaves recorded files that are either gone (the next
-run confirms them) or still there (the next run forgets the record and judges them again);
-the rebuild macro counts a recorded file's landings only once its file is gone, so a
-rebuild at any moment counts each landed copy once. The lake's journal
-(``state/retention/<run_id>.json``, :mod:`.prunelog`) is written last, for every confirmed
-deletion not yet journaled.
+Crash-safe in three steps per batch: (a) the files' landed-row counts are written to a
+Parquet file of the lake (``state/retention/landings/``, fsynced) and one transaction
+records the files (``raw_pruned``, ``deleted_at`` null, naming that Parquet file); (b) the
+files are deleted and their directories fsynced; (c) one transaction sets ``deleted_at``.
+A run killed after (a) leaves recorded files that are either gone (the next run confirms
+them) or still there (the next run forgets the record and judges them again); the rebuild
+macro counts a recorded file's landings only once its file is gone, so a rebuild at any
+moment counts each landed copy once. The lake's journal (``state/retention/<run_id>.json``,
+:mod:`.prunelog`) is written last, for every confirmed deletion not yet journaled.
 
 The lake-wide lock is held for the whole prune, and each site's lock while its files are
 judged and deleted (a site another run is landing is skipped); the warehouse is opened
@@ -49,7 +49,7 @@ import duckdb
 
 from ..core.config import valid_retention_days
 from ..core.schema import WINNER_ORDER
-from ..landing.lake import fsync_dir, new_run_id
+from ..landing.lake import fsync_dir, new_run_id, temp_path
 from ..landing.locks import RunLocks, lake_wide
 from . import prunelog
 from .coldowner import OWNER_FILE
@@ -212,7 +212,7 @@ def _prune(con: duckdb.DuckDBPyConnection, warehouse: Path, root: Path, locks: R
             result.skipped_sites.append(site)
             continue
         for i in range(0, len(files), BATCH_FILES):
-            _batch(con, result, files[i:i + BATCH_FILES], site, now, run_id, crash_at)
+            _batch(con, root, result, files[i:i + BATCH_FILES], site, now, run_id, crash_at)
     _journal(con, root, result, now, run_id)
 
 
@@ -231,8 +231,6 @@ def _recover(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
             con.execute("update raw_pruned set deleted_at = ? where deleted_at is null "
                         "and list_contains(?, file_path)", [now, gone])
         if present:
-            con.execute("delete from raw_pruned_landings where list_contains(?, file_path)",
-                        [present])
             con.execute("delete from raw_pruned where list_contains(?, file_path)", [present])
         con.execute("commit")
     except BaseException:
@@ -243,7 +241,31 @@ def _recover(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
     return len(gone)
 
 
-def _batch(con: duckdb.DuckDBPyConnection, result: PruneResult,
+def _write_landings(con: duckdb.DuckDBPyConnection, root: Path, run_id: str,
+                    paths: list[str]) -> Path:
+    """The landed-row counts of ``paths`` (rows of ``prune_rows``) as a new Parquet file
+    of the lake, durable before any raw file goes."""
+    directory = prunelog.landings_dir(root)
+    directory.mkdir(parents=True, exist_ok=True)
+    n = 1 + sum(1 for _ in directory.glob(f"{run_id}-*.parquet"))
+    path = directory / f"{run_id}-{n}.parquet"
+    tmp = temp_path(path)
+    con.execute(f"""
+        copy (
+            select file_path, site, point, time_bucket(interval 5 minute, ts) as bucket_start,
+                count(*) as n_landed, min(ts) as first_ts, max(ts) as last_ts,
+                max(extracted_at) as last_extracted_at
+            from prune_rows where list_contains(?, file_path)
+            group by all order by all
+        ) to {_sql_str(str(tmp))} (format parquet, compression zstd)""", [paths])
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(directory)
+    return path
+
+
+def _batch(con: duckdb.DuckDBPyConnection, root: Path, result: PruneResult,
            files: list[tuple[int, str, date]], site: str, now: datetime, run_id: str,
            crash_at: str | None) -> None:
     listed = ", ".join(_sql_str(p) for _, p, _ in files)
@@ -288,17 +310,13 @@ def _batch(con: duckdb.DuckDBPyConnection, result: PruneResult,
     reason = (f"every sample in the cold tier (cold_until {result.cold_until.isoformat()})"
               if result.cold_until else "every sample in the cold tier")
     reason += f"; date before {result.cutoff} ({result.older_than_days}-day retention)"
+    landings = str(_write_landings(con, root, run_id, paths))
     con.execute("begin transaction")
     try:
         con.executemany(
-            "insert into raw_pruned values (?, ?, ?, ?, ?, ?, ?, ?, null, ?, null)",
-            [[fid, p, site, d, size, n, reason, now, run_id] for fid, p, d, n, size in eligible])
-        con.execute("""
-            insert into raw_pruned_landings
-            select file_path, site, point, time_bucket(interval 5 minute, ts), count(*),
-                min(ts), max(ts), max(extracted_at)
-            from prune_rows where list_contains(?, file_path)
-            group by all""", [paths])
+            "insert into raw_pruned values (?, ?, ?, ?, ?, ?, ?, ?, null, ?, ?, null)",
+            [[fid, p, site, d, size, n, reason, now, run_id, landings]
+             for fid, p, d, n, size in eligible])
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
