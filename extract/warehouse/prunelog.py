@@ -11,8 +11,9 @@ Three places, written by :mod:`extract.warehouse.retention`:
   and last ``ts`` and the latest ``extracted_at``. The dbt models that count landed copies
   (``int_point_activity``, ``data_quality_daily``) add these rows when they are rebuilt, so
   a ``--full-refresh`` after pruning gives the same counts (macro ``ace_pruned_landings``).
-  Parquet in the lake, not a warehouse table: about 0.06 bytes per sample instead of 4, and
-  not copied into every published snapshot;
+  Parquet in the lake, not a warehouse table: 1.5 bytes per sample measured
+  (bench/bench_retention.py) where a DuckDB table took about 4, and not copied into every
+  published snapshot;
 - in the lake, one JSON file per run that deleted files, ``state/retention/<run_id>.json``
   (the files with their bytes and rows, the age, the reason, the cold boundary): the audit
   trail, which outlives the warehouse file, and what ``status`` reads.
