@@ -21,7 +21,7 @@ from .core.config import ALLOWED_PAGE_SIZES, Settings
 from .core.errors import ConfigError, ExtractError, InputError, LockHeld
 from .core.shard import Shard
 from .landing.summary import print_summary
-from .ops import chart, export, sqlshell, status
+from .ops import chart, export, prune, sqlshell, status
 from .source.client import FlightDeckClient
 
 log = logging.getLogger("extract")
@@ -61,9 +61,8 @@ environment:
                            (default 1d)
   ACE_HOT_DAYS             raw samples older than this many days move to the cold tier
                            (default: the dbt var hot_days, 20)
-  ACE_RAW_RETENTION_DAYS   delete raw files whose dates are older than this many days
-                           once the cold tier holds every sample of them (default:
-                           unset, raw is kept for ever; see prune-raw)
+  ACE_RAW_RETENTION_DAYS   delete raw files older than this many days whose every sample
+                           is in the cold tier (default: unset, kept for ever; prune-raw)
   REPORT_PATH              the data-quality report the main job writes
                            (default: report/index.html)
 
@@ -72,8 +71,6 @@ person), 2 bad configuration or input (also: --until/--end in the future, a --si
 in the API's /sites list, checkpoint --set past now minus the settle time),
 3 another run holds the lock of a site this run needs (or the whole lake's).
 """
-
-
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -191,23 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "every successful build).")
     p.add_argument("--keep", type=int, default=3, help="snapshots kept (default 3)")
 
-    p = sub.add_parser(
-        "prune-raw", help="delete old raw files whose every sample is in the cold tier",
-        description="Delete raw/ files dated more than --older-than-days before today "
-                    "(UTC) whose every row the warehouse's cold tier holds, or holds a "
-                    "better copy of (the winner rule), and that every model has "
-                    "incorporated; quarantine and metadata files are never touched. Each "
-                    "deletion is recorded in the warehouse (raw_pruned) and the lake "
-                    "(state/retention/<run_id>.json); a full rebuild after it gives the "
-                    "same tables. Takes the lake-wide lock and each site's lock; the main "
-                    "job does the same after its tier move when ACE_RAW_RETENTION_DAYS is "
-                    "set (docs/operations.md, \"Raw retention\").",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--older-than-days", type=int, metavar="N",
-                   help="minimum age of a file's date in days, at least 1 (default: "
-                        "ACE_RAW_RETENTION_DAYS; one of the two is required)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="list what would be deleted, delete and record nothing")
+    p = sub.add_parser("prune-raw", help=prune.HELP, description=prune.DESCRIPTION,
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    prune.add_arguments(p)
     _common(p)
 
     for name, text in (
@@ -350,35 +333,6 @@ def cmd_run(args: argparse.Namespace, demo: bool = False) -> int:
                     sites=args.site, shard=shard)
 
 
-def cmd_prune_raw(args: argparse.Namespace) -> int:
-    from .core.config import valid_retention_days
-    from .warehouse.dbt import WarehouseBusy
-    from .warehouse.retention import prune_raw
-    settings = settings_from(args)
-    days = args.older_than_days if args.older_than_days is not None else (
-        settings.raw_retention_days)
-    if days is None:
-        raise ConfigError("prune-raw: give --older-than-days N (or set ACE_RAW_RETENTION_DAYS)")
-    days = valid_retention_days(days, "--older-than-days")
-    wh = settings.warehouse.resolve()
-    if not wh.exists():
-        raise ConfigError(f"no warehouse at {wh}: build it first (make run)")
-    if not args.dry_run:
-        settings.require_writable_lake()
-    try:
-        result = prune_raw(wh, settings.lake, days, dry_run=args.dry_run)
-    except WarehouseBusy as e:
-        raise LockHeld(str(e)) from None
-    print(result.render())
-    for f in result.deleted[:20] if args.dry_run else []:
-        print(f"  {f['path']}  {f['bytes']:,} bytes, {f['rows']:,} rows")
-    if args.dry_run and len(result.deleted) > 20:
-        print(f"  ... and {len(result.deleted) - 20:,} more")
-    if result.journal:
-        print(f"recorded in {result.journal}")
-    return EXIT_OK
-
-
 def _shard(args: argparse.Namespace) -> Shard | None:
     """``--shard I/N`` checked (one line and exit 2 when it is not 1 <= I <= N)."""
     return Shard.parse(args.shard) if args.shard is not None else None
@@ -421,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         "sync": cmd_sync, "backfill": cmd_backfill, "import": cmd_import,
         "checkpoint": cmd_checkpoint, "simulate": cmd_simulate, "run": cmd_run,
         "sql": lambda a: sqlshell.run(a, Settings.paths_from_env().published_dir),
-        "publish": cmd_publish, "prune-raw": cmd_prune_raw,
+        "publish": cmd_publish, "prune-raw": lambda a: prune.run(a, settings_from(a)),
         "chart": lambda a: chart.run(a, Settings.paths_from_env().published_dir),
         "export": lambda a: export.run(a, Settings.paths_from_env().published_dir),
         "demo": lambda a: cmd_run(a, demo=True), "status": status.run, "report": cmd_report}

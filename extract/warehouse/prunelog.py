@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -98,9 +98,8 @@ class Totals:
     bytes: int = 0
     rows: int = 0
     last_at: datetime | None = None
-    last_run: str | None = None
     older_than_days: int | None = None
-    unreadable: list[str] | None = None
+    unreadable: list[str] = field(default_factory=list)
 
 
 def read_totals(lake: Path) -> Totals:
@@ -117,7 +116,7 @@ def read_totals(lake: Path) -> Totals:
             files = doc["files"]
             at = datetime.fromisoformat(str(doc["deleted_at"]))
         except (OSError, ValueError, KeyError, TypeError) as e:
-            out.unreadable = [*(out.unreadable or []), f"{path}: {type(e).__name__}"]
+            out.unreadable.append(f"{path}: {type(e).__name__}")
             continue
         for f in files:
             if f["path"] in seen:
@@ -127,7 +126,7 @@ def read_totals(lake: Path) -> Totals:
             out.bytes += int(f.get("bytes") or 0)
             out.rows += int(f.get("rows") or 0)
         if out.last_at is None or at > out.last_at:
-            out.last_at, out.last_run = at, str(doc.get("run_id") or path.stem)
+            out.last_at = at
             days = doc.get("older_than_days")
             out.older_than_days = int(days) if isinstance(days, int) else None
     return out

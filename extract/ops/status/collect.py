@@ -63,7 +63,7 @@ def collect_status(lake: Path, *, warehouse: Path | None = None,
     last_run = _read_runs(lake / "state" / "runs", sites, unreadable)
     last_job = _read_last_job(lake / "state" / "jobs", unreadable)
     tiers = Tiers(raw=_dir_usage(lake / "raw"), quarantine=_quarantine_usage(lake / "quarantine"),
-                  damaged=_damaged_usage(lake), retention=_retention(lake))
+                  damaged=_damaged_usage(lake), retention=Retention(**vars(read_totals(lake))))
 
     import duckdb  # here: every sync imports this module (for its command line)
 
@@ -248,12 +248,6 @@ def _quarantine_usage(root: Path) -> QuarantineDir:
         except (OSError, ValueError):
             continue
     return QuarantineDir(files=len(files), bytes=sum(_size(f) or 0 for f in files), rows=rows)
-
-
-def _retention(lake: Path) -> Retention:
-    t = read_totals(lake)
-    return Retention(files=t.files, bytes=t.bytes, rows=t.rows, last_at=t.last_at,
-                     older_than_days=t.older_than_days, unreadable=t.unreadable or [])
 
 
 def _damaged_usage(lake: Path) -> DamagedDir:
