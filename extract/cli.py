@@ -21,7 +21,7 @@ from .core.config import ALLOWED_PAGE_SIZES, Settings
 from .core.errors import ConfigError, ExtractError, InputError, LockHeld
 from .core.shard import Shard
 from .landing.summary import print_summary
-from .ops import chart, export, sqlshell, status
+from .ops import chart, export, prune, sqlshell, status
 from .source.client import FlightDeckClient
 
 log = logging.getLogger("extract")
@@ -61,6 +61,8 @@ environment:
                            (default 1d)
   ACE_HOT_DAYS             raw samples older than this many days move to the cold tier
                            (default: the dbt var hot_days, 20)
+  ACE_RAW_RETENTION_DAYS   delete raw files older than this many days whose every sample
+                           is in the cold tier (default: unset, kept for ever; prune-raw)
   REPORT_PATH              the data-quality report the main job writes
                            (default: report/index.html)
 
@@ -69,8 +71,6 @@ person), 2 bad configuration or input (also: --until/--end in the future, a --si
 in the API's /sites list, checkpoint --set past now minus the settle time),
 3 another run holds the lock of a site this run needs (or the whole lake's).
 """
-
-
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -187,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "PUBLISHED_DIR/current.duckdb at it (the main job does this after "
                     "every successful build).")
     p.add_argument("--keep", type=int, default=3, help="snapshots kept (default 3)")
+
+    p = sub.add_parser("prune-raw", help=prune.HELP, description=prune.DESCRIPTION,
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    prune.add_arguments(p)
+    _common(p)
 
     for name, text in (
         ("run", "the main job: sync every site, ask again for recent gaps, build and test "
@@ -370,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         "sync": cmd_sync, "backfill": cmd_backfill, "import": cmd_import,
         "checkpoint": cmd_checkpoint, "simulate": cmd_simulate, "run": cmd_run,
         "sql": lambda a: sqlshell.run(a, Settings.paths_from_env().published_dir),
-        "publish": cmd_publish,
+        "publish": cmd_publish, "prune-raw": lambda a: prune.run(a, settings_from(a)),
         "chart": lambda a: chart.run(a, Settings.paths_from_env().published_dir),
         "export": lambda a: export.run(a, Settings.paths_from_env().published_dir),
         "demo": lambda a: cmd_run(a, demo=True), "status": status.run, "report": cmd_report}

@@ -172,6 +172,25 @@ def _hot_days(env: Mapping[str, str], dbt_vars: Mapping[str, Any]) -> int:
     return valid_hot_days(value, "hot_days in dbt_project.yml")
 
 
+def valid_retention_days(value: object, what: str) -> int:
+    """A whole number of days >= 1: raw files whose dates are older than this (and whose
+    every sample the cold tier holds) may be deleted (warehouse/retention.py)."""
+    try:
+        days = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{what}: {value!r} is not a whole number of days "
+                          "(unset it to keep raw files for ever)") from None
+    if days < 1:
+        raise ConfigError(f"{what}: must be at least 1 day, got {days} "
+                          "(unset it to keep raw files for ever)")
+    return days
+
+
+def _retention_days(env: Mapping[str, str]) -> int | None:
+    raw = env.get("ACE_RAW_RETENTION_DAYS", "").strip()
+    return valid_retention_days(raw, "ACE_RAW_RETENTION_DAYS") if raw else None
+
+
 #: raw samples older than this many days move to the cold tier, unless configured
 DEFAULT_HOT_DAYS = 20
 #: an imported time before this is not a plausible sample (EXTRACT_IMPORT_EARLIEST)
@@ -231,6 +250,9 @@ class Settings:
     dbt_log_dir: Path | None = None
     dbt_vars: dict[str, Any] = field(default_factory=dict)
     hot_days: int = DEFAULT_HOT_DAYS
+    #: raw files older than this many days whose samples are all in the cold tier are
+    #: deleted by the main job (None, the default: raw is kept for ever)
+    raw_retention_days: int | None = None
 
     @classmethod
     def paths_from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -280,6 +302,7 @@ class Settings:
             dbt_log_dir=Path(log_dir) if log_dir else None,
             dbt_vars=dbt_vars,
             hot_days=_hot_days(env, dbt_vars),
+            raw_retention_days=_retention_days(env),
         )
         s.validate_tuning()
         return s
@@ -293,6 +316,8 @@ class Settings:
         if self.chunk <= timedelta(0):
             raise ConfigError("EXTRACT_CHUNK: must be positive")
         valid_hot_days(self.hot_days, "ACE_HOT_DAYS")
+        if self.raw_retention_days is not None:
+            valid_retention_days(self.raw_retention_days, "ACE_RAW_RETENTION_DAYS")
         if not timedelta(0) <= self.import_ahead <= MAX_IMPORT_AHEAD:
             raise ConfigError(f"EXTRACT_IMPORT_AHEAD: must be between 0 and "
                               f"{MAX_IMPORT_AHEAD.days}d, got {self.import_ahead}")

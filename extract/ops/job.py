@@ -36,6 +36,8 @@ class JobSummary:
     damaged: list[dict[str, str]] = field(default_factory=list)
     #: cold-tier files found missing or damaged and rebuilt from raw/
     cold_rebuilt: list[dict[str, Any]] = field(default_factory=list)
+    #: what the raw retention did (only with ACE_RAW_RETENTION_DAYS set)
+    retention: dict[str, Any] = field(default_factory=dict)
     published: str | None = None
     report: str | None = None
     dbt_log: str | None = None
@@ -97,6 +99,14 @@ class JobSummary:
             lines.append(f"  cold tier        moved {self.cold.get('moved_rows', 0):,} rows "
                          f"into {self.cold.get('partitions', 0)} partitions "
                          f"(boundary {self.cold.get('cold_until')})")
+        if self.retention:
+            r = self.retention
+            lines.append(
+                "  raw retention    " + (f"skipped: {r['skipped']}" if r.get("skipped") else
+                f"deleted {r.get('deleted', 0):,} raw files "
+                f"({r.get('bytes_freed', 0) / 1e6:,.1f} MB) dated before {r.get('cutoff')}"
+                + (f"; {r['kept_not_in_cold']:,} kept, samples not in the cold tier yet"
+                   if r.get("kept_not_in_cold") else "")))
         if self.damaged:
             lines.append(f"  damaged files    {len(self.damaged)} set aside "
                          "(not read by the build)")

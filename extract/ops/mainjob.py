@@ -1,5 +1,6 @@
-"""The main job: a list of steps (sync, gap repair, ``dbt build``, cold-tier move, publish,
-report), each timed, run in order while the ones before allow it; then the summary.
+"""The main job: a list of steps (sync, gap repair, ``dbt build``, cold-tier move, raw
+retention when it is configured, publish, report), each timed, run in order while the
+ones before allow it; then the summary.
 
 Without ``ACE_API_KEY`` it starts the local stand-in on a free loopback port and syncs
 from it, saying so, so the whole pipeline runs on a fresh machine with no secrets.
@@ -34,6 +35,7 @@ from ..warehouse.dbt import BuildResult, WarehouseBusy, check_not_busy
 from ..warehouse.gaps import gap_changes, gap_snapshot, late_samples, read_gaps
 from ..warehouse.lakecheck import build_setting_aside, check_lake
 from ..warehouse.publish import current_snapshot, publish
+from ..warehouse.retention import prune_raw
 from ..warehouse.tiers import describe, move_to_cold
 from .job import JobSummary
 
@@ -139,6 +141,11 @@ def step_check(run: Run) -> None:
         return
     run.job.damaged += [d.as_dict() for d in found.damaged]
     run.job.cold_rebuilt += found.cold_rebuilt
+    for lost in found.unrecoverable:
+        run.job.fail(f"cold tier: {lost['path']} (site {lost['site']}, month {lost['month']}) "
+                     f"is {lost['reason']} and the raw retention deleted raw files of that "
+                     "month: restore the file or the warehouse (docs/operations.md, "
+                     "\"Raw retention\")")
 
 
 def step_build(run: Run) -> None:
@@ -185,6 +192,27 @@ def step_cold(run: Run) -> None:
     except Exception as e:
         log.exception("moving samples to the cold tier failed")
         run.job.fail(f"cold-tier move: {type(e).__name__}: {e}")
+
+
+#: raw files the main job's retention step judges per run (the first run after the policy
+#: is set works through a long history over several runs)
+RETENTION_FILES_PER_RUN = 2000
+
+
+def step_retention(run: Run) -> None:
+    """Delete raw files whose every sample is in the cold tier and whose date is older than
+    ACE_RAW_RETENTION_DAYS (warehouse/retention.py); a failure deletes nothing more and is
+    a warning: the next run goes on."""
+    days = run.settings.raw_retention_days
+    assert days is not None
+    try:
+        result = prune_raw(run.warehouse, run.settings.lake, days, now=run.until,
+                           run_id=run.job.run_id, max_files=RETENTION_FILES_PER_RUN)
+    except Exception as e:  # noqa: BLE001 - nothing is at risk; the next run prunes
+        log.exception("raw retention failed")
+        run.job.warnings.append(f"raw retention: {type(e).__name__}: {first_line(e)}")
+        return
+    run.job.retention = result.as_dict()
 
 
 def step_publish(run: Run) -> None:
@@ -252,6 +280,8 @@ STEPS: tuple[Step, ...] = (
     Step("lake check", step_check, lambda run, o: o.builds),
     Step("dbt build", step_build, lambda run, o: o.builds),
     Step("cold tier", step_cold, _built),
+    Step("raw retention", step_retention,
+         lambda run, o: _built(run, o) and run.settings.raw_retention_days is not None),
     Step("publish", step_publish, _built),
     Step("report", step_report, lambda run, o: o.report and run.job.published is not None),
 )

@@ -10,6 +10,9 @@ is new, i.e. rebuilt, or the owner's file is gone), the new owner *inherits* eve
 file it does not know at that moment, and deletes them once they have been inherited
 for the grace period (published snapshots of the old warehouse may still read them).
 Files that appear later without being registered (another warehouse's) are left alone.
+Once the raw retention has deleted raw files of the lake (its journal in
+``state/retention/``), inherited files are never deleted: they may be the only copy of
+those samples (docs/operations.md, "Raw retention").
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from ..landing.lake import atomic_write_json
+from .prunelog import has_pruned
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +89,11 @@ def remove_inherited(con: duckdb.DuckDBPyConnection, warehouse: Path, cold_dir: 
             expired = now - datetime.fromisoformat(str(since)) > grace
         except ValueError:
             expired = False
-        if expired:
+        if expired and has_pruned(cold_dir.parent):
+            log.warning("cold tier: inherited file %s kept: the raw retention deleted raw "
+                        "files of this lake, so it may hold their only copy", path)
+            keep[path] = str(since)
+        elif expired:
             Path(path).unlink(missing_ok=True)
             deleted.append(Path(path))
         else:

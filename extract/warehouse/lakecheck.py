@@ -8,7 +8,10 @@ Run by the main job before ``dbt build`` (step ``lake check``; docs/operations.m
 2. every *active* cold-tier file the warehouse registers is checked (present, footer
    readable); a missing or damaged one is rebuilt from ``raw/``, the system of record: the
    winner of every key of its (site, month) older than ``cold_until``, written as a new
-   file of the partition and registered in one transaction, like a move's;
+   file of the partition and registered in one transaction, like a move's; unless the raw
+   retention deleted raw files of that (site, month): then the lost file was the only copy
+   of their samples, nothing is written, and the job reports it (``unrecoverable``; the
+   build then stops on the missing file, docs/operations.md, "Raw retention");
 3. files set aside that the warehouse's registry ``int_landed_files`` already lists are
    renamed there to their new place with kind ``damaged``, so no model reads them (their
    ``file_id`` stays, so no other file's id changes).
@@ -41,6 +44,7 @@ from ..landing.lake import Lake, fsync_dir
 from ..landing.locks import lake_wide
 from .connect import connect, has_table
 from .dbt import BuildResult, WarehouseBusy, check_not_busy, dbt_build
+from .prunelog import pruned_months
 from .tiers import COLUMNS, FILE_COLUMNS, ROW_GROUP_SIZE, _one, _sql_str, cold_view_sql
 
 logger = logging.getLogger(__name__)
@@ -60,11 +64,13 @@ class LakeCheck:
     files_checked: int = 0
     damaged: list[Damaged] = field(default_factory=list)
     cold_rebuilt: list[dict[str, Any]] = field(default_factory=list)
+    #: lost cold files of months whose raw files the retention deleted: not rebuilt
+    unrecoverable: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"files_checked": self.files_checked,
                 "damaged": [d.as_dict() for d in self.damaged],
-                "cold_rebuilt": self.cold_rebuilt}
+                "cold_rebuilt": self.cold_rebuilt, "unrecoverable": self.unrecoverable}
 
 
 def check_lake(warehouse: Path, lake_dir: Path, run_id: str, now: datetime | None = None,
@@ -89,7 +95,8 @@ def check_lake(warehouse: Path, lake_dir: Path, run_id: str, now: datetime | Non
         con = connect(warehouse)
         try:
             if held and has_table(con, "cold_files") and has_table(con, "cold_state"):
-                rebuilt, aside = rebuild_lost_cold_files(con, lake, run_id, now)
+                rebuilt, aside = rebuild_lost_cold_files(con, lake, run_id, now,
+                                                         out.unrecoverable)
                 out.cold_rebuilt += rebuilt
                 out.damaged += aside
             forget_damaged(con, lake, [*(earlier or []), *out.damaged])
@@ -116,8 +123,10 @@ def forget_damaged(con: duckdb.DuckDBPyConnection, lake: Lake, damaged: list[Dam
 
 
 def rebuild_lost_cold_files(con: duckdb.DuckDBPyConnection, lake: Lake, run_id: str,
-                            now: datetime) -> tuple[list[dict[str, Any]], list[Damaged]]:
-    """Rebuild every active cold file that is missing or unreadable (module docstring)."""
+                            now: datetime, unrecoverable: list[dict[str, Any]] | None = None,
+                            ) -> tuple[list[dict[str, Any]], list[Damaged]]:
+    """Rebuild every active cold file that is missing or unreadable (module docstring);
+    those of months the retention pruned go to ``unrecoverable`` instead."""
     root = lake.root.resolve()
     lost: list[tuple[str, str, str, str]] = []
     aside: list[Damaged] = []
@@ -134,7 +143,17 @@ def rebuild_lost_cold_files(con: duckdb.DuckDBPyConnection, lake: Lake, run_id: 
         if p.resolve().is_relative_to(root):
             aside.append(set_aside(lake, p, problem, run_id))
     rebuilt = []
+    pruned = pruned_months(con) if lost else set()
     for site, month, path, reason in lost:
+        if (site, month) in pruned:
+            logger.error("cold tier: %s (site %s, month %s) is %s and the raw retention "
+                         "deleted raw files of that month: not rebuilt from what raw/ has "
+                         "left; restore it (docs/operations.md, \"Raw retention\")",
+                         path, site, month, reason)
+            if unrecoverable is not None:
+                unrecoverable.append({"site": site, "month": month, "path": path,
+                                      "reason": reason})
+            continue
         for _ in range(3):  # a damaged raw file of the month is set aside, and again
             try:
                 rows, new_path = _rebuild(con, lake, site, month, now)

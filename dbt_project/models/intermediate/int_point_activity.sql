@@ -14,7 +14,7 @@
 
 with
 
-landed as (
+landed_files as (
 
     select
         raw_rows.site,
@@ -26,6 +26,34 @@ landed as (
 
     from {{ ace_landed_samples(range) }} as raw_rows
     group by raw_rows.site, raw_rows.point
+
+    union all
+
+    -- a rebuild also counts the raw files the retention deleted (macros/retention.sql)
+    select
+        pruned.site,
+        pruned.point,
+        pruned.first_ts,
+        pruned.last_ts,
+        pruned.last_extracted_at,
+        pruned.n_landed
+
+    from {{ ace_pruned_landings(range) }} as pruned
+
+),
+
+landed as (
+
+    select
+        site,
+        point,
+        min(first_ts) as first_ts,
+        max(last_ts) as last_ts,
+        max(last_extracted_at) as last_extracted_at,
+        cast(sum(n_landed) as bigint) as n_landed
+
+    from landed_files
+    group by site, point
 
 ),
 

@@ -50,7 +50,7 @@ intervals as (
 
 ),
 
-landed as (
+landed_files as (
 
     select
         raw_rows.site,
@@ -59,6 +59,31 @@ landed as (
         count(*) as landed
 
     from {{ ace_landed_samples(range) }} as raw_rows
+    group by all
+
+    union all
+
+    -- a rebuild also counts the raw files the retention deleted (macros/retention.sql); a
+    -- UTC 5-minute bucket lies in one local day (every zone offset is a multiple of 5 min)
+    select
+        pruned.site,
+        pruned.point,
+        {{ ace_local_date('pruned.first_ts', ace_site_timezone('pruned.site')) }} as day,
+        pruned.n_landed as landed
+
+    from {{ ace_pruned_landings(range) }} as pruned
+
+),
+
+landed as (
+
+    select
+        site,
+        point,
+        day,
+        cast(sum(landed) as bigint) as landed
+
+    from landed_files
     group by all
 
 ),

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from ...landing.checkpoint import read_checkpoint
 from ...landing.damaged import DAMAGED, damaged_notes
 from ...landing.lake import Lake, read_json
+from ...warehouse.prunelog import read_totals
 from ...warehouse.publish import current_snapshot
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ from .model import (
     Problem,
     PublishedInfo,
     QuarantineDir,
+    Retention,
     RunInfo,
     SiteRun,
     SiteStatus,
@@ -61,7 +63,7 @@ def collect_status(lake: Path, *, warehouse: Path | None = None,
     last_run = _read_runs(lake / "state" / "runs", sites, unreadable)
     last_job = _read_last_job(lake / "state" / "jobs", unreadable)
     tiers = Tiers(raw=_dir_usage(lake / "raw"), quarantine=_quarantine_usage(lake / "quarantine"),
-                  damaged=_damaged_usage(lake))
+                  damaged=_damaged_usage(lake), retention=Retention(**vars(read_totals(lake))))
 
     import duckdb  # here: every sync imports this module (for its command line)
 

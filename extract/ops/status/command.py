@@ -37,7 +37,8 @@ exit status (for monitoring; docs/status.md has the details):
      last main job reported warnings (e.g. quarantined samples); the newest run, when not
      part of that job, quarantined samples or was a failed gap repair; a warehouse was
      read but there is no published snapshot; damaged files are set aside in
-     <lake>/damaged/; a run or job summary cannot be read
+     <lake>/damaged/; a run or job summary, or a raw-retention journal entry
+     (<lake>/state/retention/), cannot be read
   2  critical: nothing synced yet (no checkpoint at all); no warehouse could be read
      (none built yet, unreadable, or locked by a writer with no published snapshot to
      fall back on); the last main job needs attention (a failed site, sync, dbt build or

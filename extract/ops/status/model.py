@@ -169,12 +169,25 @@ class DamagedDir(LakeDir):
 
 
 @dataclass
+class Retention:
+    """Raw files deleted by the raw retention, from the lake's journal (state/retention/)."""
+
+    files: int = 0
+    bytes: int = 0
+    rows: int = 0
+    last_at: datetime | None = None
+    older_than_days: int | None = None
+    unreadable: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Tiers:
     hot: HotTier = field(default_factory=HotTier)
     cold: ColdTier = field(default_factory=ColdTier)
     raw: LakeDir = field(default_factory=LakeDir)
     quarantine: QuarantineDir = field(default_factory=QuarantineDir)
     damaged: DamagedDir = field(default_factory=DamagedDir)
+    retention: Retention = field(default_factory=Retention)
 
 
 @dataclass

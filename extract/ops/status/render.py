@@ -119,6 +119,13 @@ def render(status: Status) -> str:
         f"{_fmt_bytes(t.quarantine.bytes)}, {_fmt_count(t.quarantine.rows)} samples"
         + (f" | damaged {_fmt_count(t.damaged.files)} files, {_fmt_bytes(t.damaged.bytes)}"
            if t.damaged.files else ""))
+    r = t.retention
+    add("retention  " + (
+        f"{_fmt_count(r.files)} raw files deleted (their samples are in the cold tier), "
+        f"{_fmt_bytes(r.bytes)} freed, {_fmt_count(r.rows)} landed rows; the last at "
+        f"{_fmt_time(r.last_at)}"
+        + (f" (older than {r.older_than_days} days)" if r.older_than_days else "")
+        if r.files else "no raw file deleted (raw kept)"))
 
     pub = status.published
     if pub.exists:

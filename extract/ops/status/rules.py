@@ -88,6 +88,8 @@ def assess(status: Status) -> list[Problem]:
                 "delete them (docs/operations.md)")
     for text in status.unreadable_state:
         warning(f"unreadable summary {text}")
+    for text in status.tiers.retention.unreadable:
+        warning(f"unreadable raw-retention journal {text} (its deletions are not counted)")
     if status.tiers.cold.missing_files:
         files = status.tiers.cold.missing_files
         critical(f"{len(files)} active cold-tier file(s) missing, e.g. {files[0]}")
