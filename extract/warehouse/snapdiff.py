@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -345,7 +346,34 @@ def replay_schema(con: duckdb.DuckDBPyConnection, wh: str, pub: str,
         con.execute(f"drop {what} if exists {q(pub)}.{q(schema)}.{q(name)}")
     con.execute(f"use {q(pub)}")
     try:
-        for s in statements:
-            con.execute(s)
+        for statement in _by_dependency(statements):
+            con.execute(statement)
     finally:
         con.execute(f"use {q(wh)}")
+
+
+def _by_dependency(statements: list[str]) -> list[str]:
+    """EXPORT DATABASE lists views and macros by creation, not by what they read, and
+    DuckDB binds a view when it is created: each statement goes after the statements that
+    create the names it mentions (a cycle keeps the given order)."""
+    names = {}
+    for s in statements:
+        m = re.match(r'CREATE (?:VIEW|MACRO) ("?)([^"\s(]+)\1', s, re.IGNORECASE)
+        if m:
+            names[m.group(2)] = s
+    done: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(s: str) -> None:
+        if s in done or s in visiting:
+            return
+        visiting.add(s)
+        for name, other in names.items():
+            if other is not s and re.search(rf"\b{re.escape(name)}\b", s):
+                visit(other)
+        visiting.discard(s)
+        done.append(s)
+
+    for s in statements:
+        visit(s)
+    return done
