@@ -38,6 +38,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -264,17 +265,20 @@ def _fix_counts(con: duckdb.DuckDBPyConnection, wh: str, pub: str, table: Table,
     if tcol is None:
         sync_region(con, wh, pub, table, "true", [], result)
     else:
-        day = f"(epoch_us(cast(t.{q(tcol)} as timestamp)) // 86400000000)"
+        day = f"date_trunc('day', t.{q(tcol)})"  # the session is UTC
         counts = f"select {day} as d, count(*) as n from {{}} as t group by 1"
         a, b = counts.format(table.ref(wh)), counts.format(table.ref(pub))
         diff = [r[0] for r in con.execute(
             f"select d from (({a} except all {b}) union all ({b} except all {a}))").fetchall()]
-        days = sorted({int(d) for d in diff if d is not None})
-        parts = [f"{day} in ({', '.join(map(str, days))})"] if days else []
+        parts: list[str] = []
+        params: list[Any] = []
+        for lo, hi in _merge([(d, d + timedelta(days=1)) for d in diff if d is not None]):
+            parts.append(f"(t.{q(tcol)} >= ? and t.{q(tcol)} < ?)")
+            params += [lo, hi]
         if any(d is None for d in diff):
             parts.append(f"t.{q(tcol)} is null")
         if parts:
-            sync_region(con, wh, pub, table, " or ".join(parts), [], result)
+            sync_region(con, wh, pub, table, " or ".join(parts), params, result)
     if _count(con, table.ref(wh)) != _count(con, table.ref(pub)):
         log.warning("publish: %s still differs (rows repeated whole?); copying it whole",
                     table.key)
