@@ -99,8 +99,9 @@ class Shape:
 
 FULL = {"site-30d": Shape(1, 5000, 30), "site-1d": Shape(1, 5000, 1),
         "fleet": Shape(50, 1000, 2)}
-QUICK = {"site-30d": Shape(1, 200, 25), "site-1d": Shape(1, 200, 1),
-         "fleet": Shape(10, 100, 2)}
+#: --quick: the same steps at reduced size (21 days, so the cold tier holds a day)
+QUICK = {"site-30d": Shape(1, 100, 21), "site-1d": Shape(1, 100, 1),
+         "fleet": Shape(5, 100, 2)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -642,8 +643,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", default="site-30d,site-1d,fleet",
                     help="comma-separated cases: site-30d, site-1d, fleet (all)")
     ap.add_argument("--quick", action="store_true",
-                    help="the same measurements at reduced size (site 200 points x 25 days "
-                    "and 1 day, fleet 10 sites x 100 points x 2 days): a few minutes")
+                    help="the same measurements at reduced size (site 100 points x 21 days "
+                    "and 1 day, fleet 5 sites x 100 points x 2 days): a few minutes")
     ap.add_argument("--points", type=int, help="points per site, every case (5000 / fleet 1000)")
     ap.add_argument("--sites", type=int, help="sites of the fleet case (50)")
     ap.add_argument("--days", type=int, help="days of history of site-30d (30)")
