@@ -4,7 +4,8 @@
 
 1. plain DuckDB file: readers and the build open the same file;
 2. published snapshot (what the project does, extract/warehouse/publish.py): the build writes its
-   own file, then checkpoints, copies it and swaps ``current.duckdb``;
+   own file, then checkpoints, patches a retired snapshot (a full copy for the first three)
+   and swaps ``current.duckdb`` (bytes written per publish: bench_publish.py);
 3. DuckLake: tables in Parquet under a SQLite catalog with snapshot isolation (needs the
    ``duckdb-ext-ducklake`` and ``duckdb-ext-sqlite`` packages, installed by ``make bench``).
 

@@ -2,7 +2,9 @@
 
 Several reader processes query the published warehouse in a loop (some reconnecting for
 every query, one holding a session open throughout) while scheduled runs (sync, dbt build,
-publish) land new data. Every read must match the (count, sum) of one committed run.
+publish) land new data. Every read must match the (count, sum) of one committed run. The
+runs after the first ``keep`` (3) publish by patching a retired snapshot (docs/publishing.md),
+never the one the long session holds, and the snapshot equals the build's file table by table.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pytest
 from extract.standin import Clock, StandIn, World
 
 from .conftest import T0, TOKEN
+from .test_publish import differing_tables
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
@@ -93,6 +96,16 @@ def test_readers_and_scheduled_runs_never_block_each_other(tmp_path: Path) -> No
         for proc, _ in readers:
             proc.wait(timeout=60)
         server.stop()
+    # the last run patched a retired snapshot, not the one the long session held, and the
+    # result is the build's file exactly
+    con = duckdb.connect(str(current), read_only=True)
+    try:
+        assert con.execute("select mode from _publish.state").fetchone() == ("patch",)
+    finally:
+        con.close()
+    assert differing_tables(tmp_path / "wh.duckdb", current.resolve()) == []
+    held = json.loads((tmp_path / "reader2.json").read_text())["seen"]
+    assert {tuple(s) for s in held} == {tuple(committed[0])}  # its snapshot never changed
     valid = {tuple(c) for c in committed}
     assert len(valid) == RUNS + 1  # every run committed a new state
     for proc, out in readers:
