@@ -326,7 +326,7 @@ def patch_table(con: duckdb.DuckDBPyConnection, wh: str, pub: str, table: Table,
         result.tables_changed.append(table.key)
         whole = (tcol is None or not all(g.known for g in changed)
                  or table.name in COMPARED_WHOLE or _count(con, table.ref(wh)) <= SMALL_ROWS)
-        if whole:
+        if whole or tcol is None:
             sync_region(con, wh, pub, table, "true", [], result)
         else:
             parts: list[str] = []
