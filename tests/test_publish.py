@@ -289,3 +289,42 @@ def test_a_changed_table_shape_makes_a_full_copy(tmp_path: Path, change: str) ->
     out = publish(wh, "20260104T000000.000000Z-test4", pub)
     assert out.mode == "copy"
     assert differing_tables(wh, out.path) == []
+
+
+def test_a_deletion_hidden_by_an_insertion_is_not_kept(tmp_path: Path) -> None:
+    """A late sample fills one point's gap (its row goes, nothing replaces it) while another
+    point's new gap is added, in one build: the row count is unchanged, but the patched
+    snapshot must not keep the filled gap; nor rows the tier move deleted while as many new
+    ones were appended."""
+    wh, pub, _made = published_pool(tmp_path)
+    con = duckdb.connect(str(wh))
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("""
+        create table point_gaps as
+        select 'site_a' as site, 'p' || lpad(p::varchar, 3, '0') as point,
+               timestamptz '2026-01-01 00:00:00+00' + to_minutes(g * 37) as gap_start,
+               timestamptz '2026-01-01 00:00:00+00' + to_minutes(g * 37 + 9) as gap_end
+        from range(3000) u(g), range(50) t(p) order by gap_start, point""")
+    con.close()
+    for i in (4, 5, 6):  # the pool learns the new table (a shape change is a full copy)
+        publish(wh, f"2026010{i}T000000.000000Z-gaps{i}", pub)
+    con = duckdb.connect(str(wh))
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("delete from point_gaps where point = 'p003' "
+                "and gap_start = timestamptz '2026-01-01 00:00:00+00' + to_minutes(37 * 10)")
+    con.execute("insert into point_gaps values ('site_a', 'p009', "
+                "timestamptz '2026-03-01 00:00:00+00', timestamptz '2026-03-01 00:30:00+00')")
+    # the tier move deletes the oldest hour while a build appends as many rows
+    moved = con.execute("select count(*) from samples where ts < "
+                        "timestamptz '2026-01-01 01:00:00+00'").fetchone()[0]
+    con.execute("delete from samples where ts < timestamptz '2026-01-01 01:00:00+00'")
+    con.execute(f"""
+        insert into samples
+        select 'site_a', 'p' || lpad((n % {POINTS})::varchar, 3, '0'),
+               timestamptz '2026-02-01 00:00:00+00' + to_minutes(n // {POINTS}), 1.0
+        from range({moved}) t(n)""")
+    con.execute("checkpoint")
+    con.close()
+    got = publish(wh, "20260107T000000.000000Z-gaps7", pub)
+    assert got.mode == "patch", got
+    assert differing_tables(wh, got.path) == []

@@ -17,10 +17,16 @@ So, per table, against the warehouse's current row groups:
   recorded range (all keys). In the snapshot, the rows in those boxes are deleted, and the
   warehouse's rows in them inserted. A replaced row (dbt's delete+insert) has the key and
   time of its replacement, so its deletion is covered by the new row's box.
-* **deleted without replacement** (the cold-tier move, closed gaps): the only rows the
-  snapshot can still hold that the warehouse no longer does. Then the tables' row counts
-  differ; the UTC days whose counts differ are replaced whole, and the counts must then
-  agree, else the whole table is copied.
+* **deleted without replacement**: the only rows the snapshot can still hold that the
+  warehouse no longer does. A count alone cannot find them when the same build also
+  inserted rows elsewhere, so: a changed table of at most ``SMALL_ROWS`` rows, and
+  ``point_gaps`` (whose strategy deletes the gaps of a region, and a gap filled by late
+  data has no successor), are compared whole; rows older than the warehouse's oldest (the
+  cold-tier move deletes a prefix in time) are trimmed from every table with a time
+  column. The large tables left (samples, the aggregate ladder, the holdings,
+  data_quality_daily) only replace rows on their key and time (dbt's delete+insert). Then,
+  if the tables' row counts still differ, the UTC days whose counts differ are replaced
+  whole, and the counts must then agree, else the whole table is copied.
 
 All of it runs in one transaction on the snapshot, with ``_publish`` updated in the same
 transaction, so a snapshot is always exactly the warehouse its ``_publish`` describes. A
@@ -52,6 +58,13 @@ TIME_TYPES = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMP", "DATE", "TIMESTAMP_NS",
               "TIMESTAMP_MS", "TIMESTAMP_S"}
 #: a patch that would rewrite more than this share of the rows is a full copy instead
 COPY_SHARE = 0.5
+#: a changed table of at most this many rows is compared whole (cheap, and exact whatever
+#: the table's model deletes)
+SMALL_ROWS = 1_000_000
+#: tables whose model deletes rows without replacing them, anywhere in time: compared whole
+#: when they changed (point_gaps' strategy deletes the held gaps of each recomputed region,
+#: and a gap filled by late data has no successor row)
+COMPARED_WHOLE = frozenset({"point_gaps"})
 
 
 class NeedsCopy(Exception):
@@ -301,9 +314,19 @@ def patch_table(con: duckdb.DuckDBPyConnection, wh: str, pub: str, table: Table,
     kept = {g.ident for g in old} & {g.ident for g in new}
     changed = [g for g in (*old, *new) if g.ident not in kept]
     tcol = table.time_column
+    if tcol is not None:
+        # rows older than the warehouse's oldest are gone from it (the cold-tier move deletes
+        # a prefix in time): trimmed here, so that an insertion elsewhere in the same build
+        # cannot hide them from the count check below
+        trimmed = con.execute(
+            f"delete from {table.ref(pub)} where {q(tcol)} < "
+            f"(select min({q(tcol)}) from {table.ref(wh)})").fetchone()
+        result.rows_deleted += int(trimmed[0]) if trimmed else 0
     if changed:
         result.tables_changed.append(table.key)
-        if tcol is None or not all(g.known for g in changed):
+        whole = (tcol is None or not all(g.known for g in changed)
+                 or table.name in COMPARED_WHOLE or _count(con, table.ref(wh)) <= SMALL_ROWS)
+        if whole or tcol is None:
             sync_region(con, wh, pub, table, "true", [], result)
         else:
             parts: list[str] = []
