@@ -12,6 +12,17 @@
     for every landed sample (ace_touched_buckets, ace_touched_days).
 -#}
 
+{% macro ace_changed_points(range) -%}
+    {#- A select of the (site, point) whose expected (or configured) interval changed in the
+        pending range (int_point_intervals): their holdings and buckets are computed again in
+        full. -#}
+    select site, point
+    from {{ ref('int_point_intervals') }}
+    where interval_changed_file_id > {{ range.lo }}
+        and interval_changed_file_id <= {{ range.hi }}
+{%- endmacro %}
+
+
 {% macro ace_holdings_seconds() -%}
     {#- The width (seconds) of int_point_holdings' buckets: the finest grain of the ladder
         (5 minutes while parsing). Every other grain is a multiple of it, and every zone

@@ -17,16 +17,11 @@ So, per table, against the warehouse's current row groups:
   recorded range (all keys). In the snapshot, the rows in those boxes are deleted, and the
   warehouse's rows in them inserted. A replaced row (dbt's delete+insert) has the key and
   time of its replacement, so its deletion is covered by the new row's box.
-* **deleted without replacement**: the only rows the snapshot can still hold that the
-  warehouse no longer does. A count alone cannot find them when the same build also
-  inserted rows elsewhere, so: a changed table of at most ``SMALL_ROWS`` rows, and
-  ``point_gaps`` (whose strategy deletes the gaps of a region, and a gap filled by late
-  data has no successor), are compared whole; rows older than the warehouse's oldest (the
-  cold-tier move deletes a prefix in time) are trimmed from every table with a time
-  column. The large tables left (samples, the aggregate ladder, the holdings,
-  data_quality_daily) only replace rows on their key and time (dbt's delete+insert). Then,
-  if the tables' row counts still differ, the UTC days whose counts differ are replaced
-  whole, and the counts must then agree, else the whole table is copied.
+* **deleted without replacement**: a count alone misses them when the same build also
+  inserted rows, so small changed tables and ``point_gaps`` are compared whole
+  (``COMPARED_WHOLE``), and rows older than the warehouse's oldest (the cold-tier move) are
+  trimmed; the large tables left only replace rows on key and time. If counts still differ,
+  the UTC days whose counts differ are replaced whole, else the whole table is copied.
 
 All of it runs in one transaction on the snapshot, with ``_publish`` updated in the same
 transaction, so a snapshot is always exactly the warehouse its ``_publish`` describes. A
@@ -58,12 +53,9 @@ TIME_TYPES = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMP", "DATE", "TIMESTAMP_NS",
               "TIMESTAMP_MS", "TIMESTAMP_S"}
 #: a patch that would rewrite more than this share of the rows is a full copy instead
 COPY_SHARE = 0.5
-#: a changed table of at most this many rows is compared whole (cheap, and exact whatever
-#: the table's model deletes)
+#: a changed table of at most this many rows is compared whole (cheap, exact whatever it deletes)
 SMALL_ROWS = 1_000_000
-#: tables whose model deletes rows without replacing them, anywhere in time: compared whole
-#: when they changed (point_gaps' strategy deletes the held gaps of each recomputed region,
-#: and a gap filled by late data has no successor row)
+#: compared whole when changed at any size: point_gaps' strategy deletes gaps without successors
 COMPARED_WHOLE = frozenset({"point_gaps"})
 
 

@@ -33,10 +33,7 @@ params as (
 
 changed as (
 
-    select site, point
-    from {{ ref('int_point_intervals') }}
-    where interval_changed_file_id > {{ range.lo }}
-        and interval_changed_file_id <= {{ range.hi }}
+    {{ ace_changed_points(range) }}
 
 ),
 

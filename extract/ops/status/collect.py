@@ -33,7 +33,6 @@ from .model import (
     Problem,
     PublishedInfo,
     QuarantineDir,
-    Retention,
     RunInfo,
     SiteRun,
     SiteStatus,
@@ -63,7 +62,7 @@ def collect_status(lake: Path, *, warehouse: Path | None = None,
     last_run = _read_runs(lake / "state" / "runs", sites, unreadable)
     last_job = _read_last_job(lake / "state" / "jobs", unreadable)
     tiers = Tiers(raw=_dir_usage(lake / "raw"), quarantine=_quarantine_usage(lake / "quarantine"),
-                  damaged=_damaged_usage(lake), retention=Retention(**vars(read_totals(lake))))
+                  damaged=_damaged_usage(lake), retention=read_totals(lake))
 
     import duckdb  # here: every sync imports this module (for its command line)
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...warehouse.prunelog import Totals
 from ..intervals import IntervalMismatch
 
 if TYPE_CHECKING:
@@ -168,16 +169,8 @@ class DamagedDir(LakeDir):
     notes: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class Retention:
-    """Raw files deleted by the raw retention, from the lake's journal (state/retention/)."""
-
-    files: int = 0
-    bytes: int = 0
-    rows: int = 0
-    last_at: datetime | None = None
-    older_than_days: int | None = None
-    unreadable: list[str] = field(default_factory=list)
+#: raw files deleted by the raw retention, from the lake's journal (state/retention/)
+Retention = Totals
 
 
 @dataclass
