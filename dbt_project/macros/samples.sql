@@ -8,20 +8,21 @@
 {%- endmacro %}
 
 
+{% macro ace_sample_columns(alias) -%}
+    {#- The columns of `samples`, of a relation named alias. -#}
+    {%- for column in ['site', 'point', 'ts', 'value', 'value_raw', 'source', 'extracted_at', 'run_id'] -%}
+        {{ alias }}.{{ column }}{{ ', ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+
 {% macro duckdb__ace_samples_winners(range) -%}
 with
 
 landed as (
 
     select
-        raw_rows.site,
-        raw_rows.point,
-        raw_rows.ts,
-        raw_rows.value,
-        raw_rows.value_raw,
-        raw_rows.source,
-        raw_rows.extracted_at,
-        raw_rows.run_id
+        {{ ace_sample_columns('raw_rows') }}
 
     from {{ ace_landed_samples(range) }} as raw_rows
 
@@ -40,14 +41,7 @@ best_landed as (
 held as (
 
     select
-        current_rows.site,
-        current_rows.point,
-        current_rows.ts,
-        current_rows.value,
-        current_rows.value_raw,
-        current_rows.source,
-        current_rows.extracted_at,
-        current_rows.run_id
+        {{ ace_sample_columns('current_rows') }}
 
     from {{ this }} as current_rows
     semi join best_landed
@@ -116,14 +110,7 @@ select * from ordered
     landed as (
 
         select
-            raw_rows.site,
-            raw_rows.point,
-            raw_rows.ts,
-            raw_rows.value,
-            raw_rows.value_raw,
-            raw_rows.source,
-            raw_rows.extracted_at,
-            raw_rows.run_id,
+            {{ ace_sample_columns('raw_rows') }},
             raw_rows.partition_date as ts_date
 
         from {{ ace_landed_samples(files) }} as raw_rows
