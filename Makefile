@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export RUNTIME__DLTHUB_TELEMETRY := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser demo run test lint lint-sql lint-dbt docs report status bench sql clean
+.PHONY: help setup browser demo run test lint lint-sql lint-dbt docs report status bench sql build-spark clean
 # root installs system packages directly; anyone else through sudo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -71,8 +71,12 @@ bench: setup ## extraction vs dlt, warehouse incremental builds, readers, analys
 	$(PY) bench/bench_readers.py
 	$(PY) bench/bench_queries.py
 
+build-spark: setup ## the dbt project on Spark (session mode), then spark-views.duckdb for analysts (docs/spark.md)
+	$(PY) -m extract build-spark
+
 sql: setup ## a read-only SQL session on the published warehouse (published/current.duckdb)
 	$(PY) -m extract sql
 
 clean: ## remove the venv, the demo lake and the warehouse
-	rm -rf $(VENV) lake warehouse.duckdb published report dbt_project/target dbt_project/logs
+	rm -rf $(VENV) lake warehouse.duckdb published report dbt_project/target dbt_project/logs \
+		spark-warehouse metastore_db metastore_db.log spark-views.duckdb

@@ -17,7 +17,7 @@ from typing import Any
 
 #: the packages whose versions decide the figures (missing ones are reported as absent)
 KEY_PACKAGES = ("httpx", "orjson", "pyarrow", "duckdb", "numpy", "dbt-core", "dbt-duckdb",
-                "dlt", "psutil")
+                "dbt-spark", "pyspark", "dlt", "psutil")
 
 
 def _cpu_model() -> str:

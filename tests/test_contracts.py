@@ -52,8 +52,12 @@ def _macro(file: str, name: str) -> str:
 def _casts(sql: str) -> list[tuple[str, str]]:
     """(alias, type) of every ``cast(x as type) as alias`` in order."""
     sql = re.sub(r"--[^\n]*", "", sql)
-    return [(alias, " ".join(typ.split())) for typ, alias in
-            re.findall(r"cast\(\s*[\w\"]+\s+as\s+([a-z ]+?)\s*\)\s+as\s+(\w+)", sql)]
+    # a type is spelled out, or named through ace_type('<type>') (macros/engine.sql); a
+    # column is a name or {{ adapter.quote('<name>') }}
+    found = re.findall(
+        r"cast\(\s*(?:[\w\"]+|\{\{\s*adapter\.quote\('\w+'\)\s*\}\})\s+as\s+"
+        r"(?:\{\{\s*ace_type\('([a-z ]+?)'\)\s*\}\}|([a-z ]+?))\s*\)\s+as\s+(\w+)", sql)
+    return [(alias, " ".join((named or spelled).split())) for named, spelled, alias in found]
 
 
 def test_staging_columns_are_the_raw_schema() -> None:
@@ -95,6 +99,7 @@ def test_the_test_suites_own_landing_writer_uses_the_same_schema() -> None:
 
 def test_the_checks_see_a_drift(tmp_path: Path) -> None:
     """The column reader finds a changed type or a missing column (it is not vacuous)."""
-    sql = "cast(site as varchar) as site,\n -- x\n cast(ts as timestamp) as ts"
-    assert _casts(sql) == [("site", "varchar"), ("ts", "timestamp")]
+    sql = ("cast(site as varchar) as site,\n -- x\n cast(ts as timestamp) as ts,\n"
+           " cast({{ adapter.quote('date') }} as {{ ace_type('date') }}) as d")
+    assert _casts(sql) == [("site", "varchar"), ("ts", "timestamp"), ("d", "date")]
     assert _casts(sql) != _columns(schema.RAW_SCHEMA)[:2]

@@ -8,8 +8,23 @@
 
 {% macro ace_source_path(source_name, table_name) -%}
     {#- The glob of a lake source, as written in its external_location (no quotes). -#}
+    {{- return(adapter.dispatch('ace_source_path', 'ace_warehouse')(source_name, table_name)) -}}
+{%- endmacro %}
+
+{% macro duckdb__ace_source_path(source_name, table_name) -%}
+    {#- dbt-duckdb's source relation carries it -#}
     {%- set relation = source(source_name, table_name) -%}
     {%- set location = relation.external if relation.external is not none else '' -%}
+    {{- return(location.strip("'")) -}}
+{%- endmacro %}
+
+{% macro default__ace_source_path(source_name, table_name) -%}
+    {#- other engines: the source's config in the graph (empty while parsing, when the
+        graph is not there yet and the SQL is not run) -#}
+    {%- do source(source_name, table_name) -%}
+    {%- set node = graph.get('sources', {}).values() | selectattr('source_name', 'equalto', source_name)
+        | selectattr('name', 'equalto', table_name) | first -%}
+    {%- set location = (node.config.get('external_location') if node else none) or '' -%}
     {{- return(location.strip("'")) -}}
 {%- endmacro %}
 
@@ -28,8 +43,48 @@
     (select file as file_path from glob({{ ace_sql_string(path) }}))
 {%- endmacro %}
 
+{% macro spark__ace_list_files(path) -%}
+    {#- Spark lists the folder above the glob's first wildcard (binaryFile, whose content is
+        not read when only the path is asked for; dot-named temporary files are skipped) and
+        keeps the paths the glob matches, without the file: scheme. -#}
+    (
+        select file_path
+        from (
+            select regexp_replace(path, '^file:', '') as file_path
+            from binaryFile.`{{ ace_glob_root(path) }}`
+        ) as listed
+        where file_path like {{ ace_sql_string(path.replace('*', '%')) }}
+    )
+{%- endmacro %}
+
 {% macro default__ace_list_files(path) -%}
-    {{ exceptions.raise_compiler_error("ace_list_files: listing lake files is only implemented for DuckDB") }}
+    {{ exceptions.raise_compiler_error("ace_list_files: listing lake files is implemented for DuckDB and Spark") }}
+{%- endmacro %}
+
+
+{% macro ace_glob_root(path) -%}
+    {#- The folder of a glob above its first wildcard: lake/raw of lake/raw/site=*/... -#}
+    {%- set parts = path.split('/') -%}
+    {%- set kept = [] -%}
+    {%- for part in parts -%}
+        {%- if '*' in part or '{' in part -%}
+            {%- break -%}
+        {%- endif -%}
+        {%- do kept.append(part) -%}
+    {%- endfor -%}
+    {{- return(kept | join('/')) -}}
+{%- endmacro %}
+
+
+{% macro ace_glob_partitions(path) -%}
+    {#- The hive partitions a lake glob names: ['site', 'date'] of .../site=*/date=*/*.parquet. -#}
+    {%- set names = [] -%}
+    {%- for part in path.split('/') -%}
+        {%- if part.endswith('=*') -%}
+            {%- do names.append(part[:-2]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(names) -}}
 {%- endmacro %}
 
 
@@ -50,14 +105,10 @@
 
 {% macro ace_registry_has_file(path) -%}
     {#- Whether int_landed_files already holds a file the glob matches. -#}
-    {%- set exists_sql -%}
-        select count(*) from information_schema.tables
-        where table_schema = {{ ace_sql_string(target.schema) }} and table_name = 'int_landed_files'
-    {%- endset -%}
-    {%- if run_query(exists_sql).columns[0].values()[0] == 0 -%}
+    {%- if not ace_table_exists('int_landed_files') -%}
         {{- return(false) -}}
     {%- endif -%}
-    {%- set registry = api.Relation.create(database=target.database, schema=target.schema, identifier='int_landed_files') -%}
+    {%- set registry = ace_relation('int_landed_files') -%}
     {#- the glob as a LIKE pattern ('_' and '%' in a path only widen it, harmlessly: the
         registry holds nothing but lake files of the known kinds) -#}
     {%- set sql = "select count(*) from (select 1 from " ~ registry ~ " where file_path like "
@@ -102,12 +153,54 @@
     )
 {%- endmacro %}
 
+{% macro spark__ace_read_parquet_files(paths) -%}
+    {#- One Hadoop glob of the files, <their common folder>/{a,b,...} (a glob must start
+        with a folder); their hive partitions are those of the lake's folders (site=,
+        date=), read from each file's path as text. -#}
+    {%- set first = paths[0].split('/') -%}
+    {%- set shared = namespace(n=first | length - 1) -%}
+    {%- for path in paths -%}
+        {%- set parts = path.split('/') -%}
+        {%- for i in range(shared.n) -%}
+            {%- if shared.n > i and (parts | length <= i + 1 or parts[i] != first[i]) -%}
+                {%- set shared.n = i -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- set rest = [] -%}
+    {%- for path in paths -%}
+        {%- do rest.append(path.split('/')[shared.n:] | join('/')) -%}
+    {%- endfor -%}
+    {%- set glob = (first[:shared.n] | join('/')) ~ '/{' ~ rest | join(',') ~ '}' -%}
+    {{ spark__ace_parquet_scan(glob, ['site', 'date']) }}
+{%- endmacro %}
+
+{% macro spark__ace_read_parquet(path) -%}
+    {#- A glob read names no partition columns (Spark infers them only below a base path):
+        each hive partition the glob names is taken from the file's path, as text (never
+        inferred as a number), as DuckDB's hive_types_autocast = false does. -#}
+    {{ spark__ace_parquet_scan(path, ace_glob_partitions(path)) }}
+{%- endmacro %}
+
+{% macro spark__ace_parquet_scan(glob, partitions) -%}
+    (
+        select
+            scanned.*,
+            {%- for name in partitions if name != 'site' %}
+            regexp_extract(_metadata.file_path, {{ ace_sql_string('/' ~ name ~ '=([^/]+)/') }}, 1) as {{ adapter.quote(name) }},
+            {%- endfor %}
+            regexp_replace(_metadata.file_path, '^file:', '') as filename,
+            _metadata.row_index as file_row_number
+        from parquet.`{{ glob }}` as scanned
+    )
+{%- endmacro %}
+
 {% macro default__ace_read_parquet_files(paths) -%}
-    {{ exceptions.raise_compiler_error("ace_read_parquet_files: reading Parquet is only implemented for DuckDB") }}
+    {{ exceptions.raise_compiler_error("ace_read_parquet_files: reading Parquet is implemented for DuckDB and Spark") }}
 {%- endmacro %}
 
 {% macro default__ace_read_parquet(path) -%}
-    {{ exceptions.raise_compiler_error("ace_read_parquet: reading Parquet is only implemented for DuckDB") }}
+    {{ exceptions.raise_compiler_error("ace_read_parquet: reading Parquet is implemented for DuckDB and Spark") }}
 {%- endmacro %}
 
 
@@ -132,12 +225,12 @@
         {%- if not column.data_type -%}
             {{ exceptions.raise_compiler_error("source " ~ source_name ~ "." ~ table_name ~ " column " ~ column.name ~ " needs a data_type") }}
         {%- endif -%}
-        {%- do columns.append("cast(null as " ~ column.data_type ~ ") as " ~ adapter.quote(column.name)) -%}
+        {%- do columns.append("cast(null as " ~ ace_type(column.data_type) ~ ") as " ~ adapter.quote(column.name)) -%}
     {%- endfor -%}
     {%- for partition in node.meta.get('hive_partitions', []) -%}
-        {%- do columns.append("cast(null as varchar) as " ~ adapter.quote(partition)) -%}
+        {%- do columns.append("cast(null as " ~ ace_type('varchar') ~ ") as " ~ adapter.quote(partition)) -%}
     {%- endfor -%}
-    {%- do columns.append("cast(null as varchar) as filename") -%}
+    {%- do columns.append("cast(null as " ~ ace_type('varchar') ~ ") as filename") -%}
     {%- do columns.append("cast(null as bigint) as file_row_number") -%}
     select {{ columns | join(', ') }} where false
 {%- endmacro %}

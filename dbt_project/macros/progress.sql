@@ -9,11 +9,15 @@
 -#}
 
 {% macro ace_progress_relation() -%}
-    {{- return(api.Relation.create(database=target.database, schema=target.schema, identifier='model_progress', type='table')) -}}
+    {{- return(ace_relation('model_progress')) -}}
 {%- endmacro %}
 
 
 {% macro ace_create_state_tables() -%}
+    {{- return(adapter.dispatch('ace_create_state_tables', 'ace_warehouse')()) -}}
+{%- endmacro %}
+
+{% macro default__ace_create_state_tables() -%}
     create schema if not exists {{ target.schema }};
     create table if not exists {{ ace_progress_relation() }} (
         model varchar not null,
@@ -21,6 +25,21 @@
         settings varchar,
         updated_at timestamp with time zone not null
     )
+{%- endmacro %}
+
+{% macro spark__ace_create_state_tables() -%}
+    {#- Spark: plain Parquet, so model_progress is append-only (a position is a new row; the
+        latest row of a model is its position, see ace_progress_state); Spark runs one
+        statement at a time -#}
+    {%- if execute -%}
+        {%- do run_query('create schema if not exists ' ~ target.schema) -%}
+    {%- endif %}
+    create table if not exists {{ ace_progress_relation() }} (
+        model string,
+        file_id bigint,
+        settings string,
+        updated_at timestamp
+    ) using parquet
 {%- endmacro %}
 
 
@@ -55,19 +74,17 @@
     {%- if not execute -%}
         {{- return(state) -}}
     {%- endif -%}
-    {%- set exists_sql -%}
-        select table_name from information_schema.tables
-        where table_schema = {{ ace_sql_string(target.schema) }}
-            and table_name in ('int_landed_files', 'model_progress')
-    {%- endset -%}
-    {%- set existing = run_query(exists_sql).columns[0].values() -%}
+    {%- set existing = ace_existing_tables(['int_landed_files', 'model_progress']) -%}
     {%- set parts = [] -%}
     {%- if 'int_landed_files' in existing -%}
-        {%- do parts.append("select 'int_landed_files' as model, coalesce(max(file_id), 0) as file_id, null as settings from "
-            ~ api.Relation.create(database=target.database, schema=target.schema, identifier='int_landed_files')) -%}
+        {%- do parts.append("select 'int_landed_files' as model, coalesce(max(file_id), 0) as file_id, cast(null as "
+            ~ ace_type('varchar') ~ ") as settings from " ~ ace_relation('int_landed_files')) -%}
     {%- endif -%}
     {%- if 'model_progress' in existing -%}
-        {%- do parts.append("select model, file_id, settings from " ~ ace_progress_relation()) -%}
+        {#- a model's latest row (DuckDB keeps one per model, Spark appends) -#}
+        {%- do parts.append("select model, file_id, settings from (select model, file_id, settings,"
+            ~ " row_number() over (partition by model order by updated_at desc, file_id desc) as position_rank"
+            ~ " from " ~ ace_progress_relation() ~ ") as positions where position_rank = 1") -%}
     {%- endif -%}
     {%- if parts | length > 0 -%}
         {%- for row in run_query(parts | join(' union all ')).rows -%}
@@ -123,7 +140,7 @@
     {%- if incremental and 'int_landed_files' in state -%}
         {#- name the raw files of the range (ace_landed_samples reads just those), unless
             there are so many that reading through the lake-wide view is as cheap -#}
-        {%- set registry = api.Relation.create(database=target.database, schema=target.schema, identifier='int_landed_files') -%}
+        {%- set registry = ace_relation('int_landed_files') -%}
         {%- set sql -%}
             select file_path
             from {{ registry }}
@@ -152,7 +169,7 @@
     {%- endfor -%}
     {%- set held = state.get(this.identifier, {'file_id': 0}).file_id -%}
     {%- set range = {'hi': [positions | min, held] | max} -%}
-    delete from {{ ace_progress_relation() }} where model = {{ ace_sql_string(this.identifier) }};
+    {{ ace_clear_progress(this.identifier) }}
     insert into {{ ace_progress_relation() }} (model, file_id, settings, updated_at)
     values (
         {{ ace_sql_string(this.identifier) }},
@@ -160,6 +177,22 @@
         {{ ace_sql_string(ace_settings(this.identifier)) }},
         {{ ace_run_started_at() }}
     )
+{%- endmacro %}
+
+
+{% macro ace_clear_progress(model_name) -%}
+    {{- return(adapter.dispatch('ace_clear_progress', 'ace_warehouse')(model_name)) -}}
+{%- endmacro %}
+
+{% macro default__ace_clear_progress(model_name) -%}
+    {#- DuckDB: one row per model, replaced in the model's transaction -#}
+    delete from {{ ace_progress_relation() }} where model = {{ ace_sql_string(model_name) }};
+{%- endmacro %}
+
+{% macro spark__ace_clear_progress(model_name) -%}
+    {#- Spark: append-only (no transaction spans the model's write and this row: a crash
+        between them repeats the model's work on the next run, which rewrites the same
+        partitions) -#}
 {%- endmacro %}
 
 
@@ -186,18 +219,23 @@
         `samples`, which is much cheaper to join than the two-tier view `timeseries`.
         has_changed: whether some point's expected interval changed in the range (the models
         that compute such a point's history again can leave that branch out otherwise). -#}
-    {%- set schema = target.schema -%}
-    {%- set registry = api.Relation.create(database=target.database, schema=schema, identifier='int_landed_files') -%}
-    {%- set metadata = api.Relation.create(database=target.database, schema=schema, identifier='int_point_intervals') -%}
-    {%- set exists_sql -%}
-        select count(*) from information_schema.tables
-        where table_schema = {{ ace_sql_string(schema) }} and table_name = 'int_point_intervals'
-    {%- endset -%}
-    {%- set has_metadata = run_query(exists_sql).columns[0].values()[0] > 0 -%}
+    {%- set registry = ace_relation('int_landed_files') -%}
+    {%- set metadata = ace_relation('int_point_intervals') -%}
+    {%- set existing = ace_existing_tables(['int_point_intervals', 'cold_state']) -%}
+    {%- set has_metadata = 'int_point_intervals' in existing -%}
+    {%- if 'cold_state' not in existing -%}
+        {#- no cold tier (Spark's tables hold the whole history) -#}
+        {%- set has_changed = false -%}
+        {%- if has_metadata -%}
+            {%- set has_changed = run_query("select count(*) from " ~ metadata ~ " where interval_changed_file_id > "
+                ~ lo ~ " and interval_changed_file_id <= " ~ hi).columns[0].values()[0] > 0 -%}
+        {%- endif -%}
+        {{- return({'reaches_cold': false, 'has_changed': has_changed}) -}}
+    {%- endif -%}
     {%- set sql -%}
         with boundary as (
             select cast(max(cold_until) as date) as cold_date
-            from {{ api.Relation.create(database=target.database, schema=schema, identifier='cold_state') }}
+            from {{ ace_relation('cold_state') }}
         ),
         changed as (
             {%- if has_metadata %}

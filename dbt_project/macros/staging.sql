@@ -4,20 +4,20 @@
 -#}
 {% macro ace_raw_samples_columns() -%}
         -- identity
-        cast(site as varchar) as site,
-        cast(point as varchar) as point,
-        cast(ts as timestamp with time zone) as ts,
+        cast(site as {{ ace_type('varchar') }}) as site,
+        cast(point as {{ ace_type('varchar') }}) as point,
+        cast(ts as {{ ace_type('timestamp with time zone') }}) as ts,
 
         -- value
-        cast(value as double) as value,
-        cast(value_raw as varchar) as value_raw,
+        cast(value as {{ ace_type('double') }}) as value,
+        cast(value_raw as {{ ace_type('varchar') }}) as value_raw,
 
         -- landing
-        cast(source as varchar) as source,
-        cast(extracted_at as timestamp with time zone) as extracted_at,
-        cast(run_id as varchar) as run_id,
-        cast(filename as varchar) as source_file,
-        cast("date" as date) as partition_date
+        cast(source as {{ ace_type('varchar') }}) as source,
+        cast(extracted_at as {{ ace_type('timestamp with time zone') }}) as extracted_at,
+        cast(run_id as {{ ace_type('varchar') }}) as run_id,
+        cast(filename as {{ ace_type('varchar') }}) as source_file,
+        cast({{ adapter.quote('date') }} as {{ ace_type('date') }}) as partition_date
 {%- endmacro %}
 
 

@@ -2,7 +2,7 @@
 
 {% macro ace_run_started_at() -%}
     {#- When this dbt invocation started, as a timestamptz literal. -#}
-    cast({{ ace_sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f+00:00')) }} as timestamp with time zone)
+    cast({{ ace_sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f+00:00')) }} as {{ ace_type('timestamp with time zone') }})
 {%- endmacro %}
 
 
@@ -13,7 +13,7 @@
     {%- if as_of is none or as_of == '' -%}
         {{ ace_run_started_at() }}
     {%- else -%}
-        cast({{ ace_sql_string(as_of) }} as timestamp with time zone)
+        cast({{ ace_sql_string(as_of) }} as {{ ace_type('timestamp with time zone') }})
     {%- endif -%}
 {%- endmacro %}
 
@@ -84,8 +84,12 @@
     make_timestamptz(cast({{ us }} as bigint))
 {%- endmacro %}
 
+{% macro spark__ace_from_epoch_microseconds(us) -%}
+    timestamp_micros(cast({{ us }} as bigint))
+{%- endmacro %}
+
 {% macro default__ace_from_epoch_microseconds(us) -%}
-    {{ exceptions.raise_compiler_error("ace_from_epoch_microseconds is only implemented for DuckDB") }}
+    {{ exceptions.raise_compiler_error("ace_from_epoch_microseconds is implemented for DuckDB and Spark") }}
 {%- endmacro %}
 
 
@@ -98,8 +102,13 @@
     time_bucket(to_seconds({{ seconds }}), {{ ts }}, 'UTC')
 {%- endmacro %}
 
+{% macro spark__ace_bucket_start(ts, seconds) -%}
+    {#- whole microseconds since the epoch, floored to the bucket -#}
+    timestamp_micros(unix_micros({{ ts }}) - pmod(unix_micros({{ ts }}), cast(({{ seconds }}) * 1000000 as bigint)))
+{%- endmacro %}
+
 {% macro default__ace_bucket_start(ts, seconds) -%}
-    {{ exceptions.raise_compiler_error("ace_bucket_start is only implemented for DuckDB") }}
+    {{ exceptions.raise_compiler_error("ace_bucket_start is implemented for DuckDB and Spark") }}
 {%- endmacro %}
 
 
@@ -112,8 +121,12 @@
     cast(timezone({{ zone }}, {{ ts }}) as date)
 {%- endmacro %}
 
+{% macro spark__ace_local_date(ts, zone) -%}
+    to_date(from_utc_timestamp({{ ts }}, {{ zone }}))
+{%- endmacro %}
+
 {% macro default__ace_local_date(ts, zone) -%}
-    {{ exceptions.raise_compiler_error("ace_local_date is only implemented for DuckDB") }}
+    {{ exceptions.raise_compiler_error("ace_local_date is implemented for DuckDB and Spark") }}
 {%- endmacro %}
 
 
@@ -127,8 +140,12 @@
     timezone({{ zone }}, cast({{ day }} as timestamp))
 {%- endmacro %}
 
+{% macro spark__ace_local_midnight(day, zone) -%}
+    to_utc_timestamp(cast({{ day }} as timestamp), {{ zone }})
+{%- endmacro %}
+
 {% macro default__ace_local_midnight(day, zone) -%}
-    {{ exceptions.raise_compiler_error("ace_local_midnight is only implemented for DuckDB") }}
+    {{ exceptions.raise_compiler_error("ace_local_midnight is implemented for DuckDB and Spark") }}
 {%- endmacro %}
 
 

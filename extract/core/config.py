@@ -253,6 +253,9 @@ class Settings:
     #: raw files older than this many days whose samples are all in the cold tier are
     #: deleted by the main job (None, the default: raw is kept for ever)
     raw_retention_days: int | None = None
+    #: where the dbt project's spark target keeps its tables and metastore (docs/spark.md)
+    spark_warehouse: Path = Path("spark-warehouse")
+    spark_metastore: Path = Path("metastore_db")
 
     @classmethod
     def paths_from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -303,6 +306,8 @@ class Settings:
             dbt_vars=dbt_vars,
             hot_days=_hot_days(env, dbt_vars),
             raw_retention_days=_retention_days(env),
+            spark_warehouse=_path(env, "SPARK_WAREHOUSE_DIR", "spark-warehouse"),
+            spark_metastore=_path(env, "SPARK_METASTORE_DIR", "metastore_db"),
         )
         s.validate_tuning()
         return s

@@ -113,6 +113,7 @@ SPECS: dict[str, Spec] = {
 }
 KEY_KINDS = {"site": "str", "point": "str", "ts": "ts", "bucket_start": "ts", "gap_start": "ts"}
 KEY_KINDS["day"] = "date"
+KEY_KINDS["file_path"] = "str"  # the file registry (tests/warehouse/test_spark.py)
 
 
 # -- running dbt ---------------------------------------------------------------------------
