@@ -8,8 +8,8 @@
 -- this run's as_of. expected follows var interval_source (int_point_intervals);
 -- expected_configured and expected_observed show what the configured and the observed
 -- interval would expect (over the elapsed part, for an unfinished day).
--- (refs used only by the incremental branch, declared for the DAG)
--- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('int_point_intervals') }}
+-- (refs used through macros, declared for the DAG)
+-- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}
 {{
     config(
         unique_key=['site', 'point', 'day'],
