@@ -14,8 +14,8 @@
 
 {% macro ace_changed_points(range) -%}
     {#- A select of the (site, point) whose expected (or configured) interval changed in the
-        pending range (int_point_intervals): their holdings and buckets are computed again in
-        full. -#}
+        pending range (int_point_intervals): their holdings, buckets, days of
+        data_quality_daily and gaps (int_gap_landed) are computed again in full. -#}
     select site, point
     from {{ ref('int_point_intervals') }}
     where interval_changed_file_id > {{ range.lo }}

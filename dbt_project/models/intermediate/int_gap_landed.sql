@@ -17,15 +17,9 @@
 
 with
 
-interval_changed as (
+changed as (
 
-    select
-        site,
-        point
-    from {{ ref('int_point_intervals') }}
-    where
-        interval_changed_file_id > {{ range.lo }}
-        and interval_changed_file_id <= {{ range.hi }}
+    {{ ace_changed_points(range) }}
 
 ),
 
@@ -39,8 +33,8 @@ landed_range as (
         max(raw_rows.ts) as max_ts
 
     from {{ ace_landed_samples(range) }} as raw_rows
-    anti join interval_changed
-        on raw_rows.site = interval_changed.site and raw_rows.point = interval_changed.point
+    anti join changed
+        on raw_rows.site = changed.site and raw_rows.point = changed.point
     group by raw_rows.site, raw_rows.point
 
 ),
@@ -64,8 +58,8 @@ final as (
     union all
 
     select
-        interval_changed.site,
-        interval_changed.point,
+        changed.site,
+        changed.point,
         cast({{ range.lo }} as bigint) as from_file_id,
         true as is_whole,
         cast(null as timestamp with time zone) as min_ts,
@@ -75,7 +69,7 @@ final as (
         cast(null as timestamp with time zone) as min_day_start,
         cast(null as timestamp with time zone) as max_day_end
 
-    from interval_changed
+    from changed
 
 )
 

@@ -18,29 +18,11 @@
 }}
 
 {%- set range = ace_pending_range(['int_point_activity', 'int_point_metadata']) %}
-{%- set expected = ace_expected_interval(
-    'observed_interval', 'configured_interval', 'is_interval_mismatch'
-) %}
+{%- set measured_points = 'landed_points' if is_incremental() else none %}
+{%- set mismatch = ace_interval_mismatch('observed_interval', 'configured_interval') %}
+{%- set expected = ace_expected_interval('observed_interval', 'configured_interval', mismatch) %}
 
 with
-
-metadata as (
-
-    select * from {{ ref('int_point_metadata') }}
-
-),
-
-activity as (
-
-    select * from {{ ref('int_point_activity') }}
-
-),
-
-levels as (
-
-    select unnest({{ ace_interval_levels() }}) as level
-
-),
 
 {%- if is_incremental() %}
 
@@ -55,76 +37,10 @@ landed_points as (
 
 {%- endif %}
 
-recent as (
-
-    -- the samples of the last 24 hours before each (landed) point's latest sample
-    select
-        s.site,
-        s.point,
-        s.ts
-    from {{ ace_raw_relation(range) }} as s
-    inner join activity
-        on
-            s.site = activity.site
-            and s.point = activity.point
-            and s.ts >= activity.last_ts - interval 1 day
-    {%- if is_incremental() %}
-    semi join landed_points
-        on s.site = landed_points.site and s.point = landed_points.point
-    {%- endif %}
-
-),
-
-spacings as (
-
-    -- each sample's distance to the point's previous one: the point's instants as one
-    -- sorted list of integers, unnested twice side by side (several times faster than a
-    -- lag() window over (site, point), which sorts on the two strings)
-    select
-        site,
-        point,
-        unnest(list_slice(instants, 2, len(instants)))
-        - unnest(list_slice(instants, 1, len(instants) - 1)) as spacing_us
-
-    from (
-        select
-            site,
-            point,
-            list({{ ace_epoch_microseconds('ts') }} order by ts) as instants
-        from recent
-        group by site, point
-    ) as per_point
-
-),
-
-medians as (
-
-    select
-        site,
-        point,
-        median(spacing_us) / 1e6 as median_spacing,
-        count(spacing_us) as n_spacings
-
-    from spacings
-    group by site, point
-
-),
-
+-- the observed interval of each (landed) point (macros/intervals.sql)
 observed as (
 
-    select
-        medians.site,
-        medians.point,
-        medians.median_spacing,
-        medians.n_spacings,
-        arg_min(
-            levels.level, abs(ln(medians.median_spacing / levels.level))
-        ) as observed_interval
-
-    from medians
-    cross join levels
-    where medians.n_spacings >= 2 and medians.median_spacing > 0
-    group by medians.site, medians.point, medians.median_spacing, medians.n_spacings
+    {{ ace_observed_intervals(ace_raw_relation(range), measured_points) }}
 
 ),
 
@@ -140,8 +56,8 @@ every_point as (
             false
         ) as is_configured_changed
 
-    from metadata
-    full outer join activity
+    from {{ ref('int_point_metadata') }} as metadata
+    full outer join {{ ref('int_point_activity') }} as activity
         on metadata.site = activity.site and metadata.point = activity.point
 
 ),
@@ -153,18 +69,11 @@ measured as (
     -- a point with landed samples takes its new measurement, any other keeps its own
     select
         every_point.*,
+        {%- for column in ['median_spacing', 'n_spacings', 'observed_interval'] %}
         case
-            when landed_points.site is not null then observed.median_spacing
-            else previous.median_spacing
-        end as median_spacing,
-        case
-            when landed_points.site is not null then observed.n_spacings
-            else previous.n_spacings
-        end as n_spacings,
-        case
-            when landed_points.site is not null then observed.observed_interval
-            else previous.observed_interval
-        end as observed_interval,
+            when landed_points.site is not null then observed.{{ column }} else previous.{{ column }}
+        end as {{ column }},
+        {%- endfor %}
         previous.expected_interval as previous_expected_interval,
         previous.interval_changed_file_id as previous_changed_file_id
 
@@ -198,17 +107,6 @@ measured as (
 
 {%- endif %}
 
-compared as (
-
-    select
-        measured.*,
-        {{ ace_interval_mismatch('observed_interval', 'configured_interval') }}
-            as is_interval_mismatch
-
-    from measured
-
-),
-
 final as (
 
     select
@@ -218,7 +116,7 @@ final as (
         median_spacing,
         n_spacings,
         observed_interval,
-        is_interval_mismatch,
+        {{ mismatch }} as is_interval_mismatch,
         {{ expected }} as expected_interval,
         {%- if is_incremental() %}
         case
@@ -234,7 +132,7 @@ final as (
         cast({{ range.hi }} as bigint) as interval_changed_file_id
         {%- endif %}
 
-    from compared
+    from measured
 
 )
 

@@ -45,33 +45,10 @@ regions as (
 
 ),
 
-whole_points as (
-
-    -- points recomputed over their whole history (usually none: an empty build side, so
-    -- the semi join below ends without scanning the samples)
-    select site, point from regions where is_whole
-
-),
-
 region_samples as (
 
-    select s.site, s.point, s.ts
-    from {{ ace_raw_relation(range) }} as s
-    inner join regions as b
-        on s.site = b.site and s.point = b.point
-        and s.ts >= b.min_ts and s.ts <= b.max_ts
-
-    union all
-    select site, point, before_ts from regions where before_ts is not null
-
-    union all
-    select site, point, after_ts from regions where after_ts is not null
-
-    union all
-    select s.site, s.point, s.ts
-    from {{ ace_raw_relation(range) }} as s
-    semi join whole_points
-        on s.site = whole_points.site and s.point = whole_points.point
+    -- the samples of those regions, with their neighbours (macros/gaps.sql)
+    {{ ace_gap_region_samples('regions', ace_raw_relation(range)) }}
 
 ),
 
