@@ -33,11 +33,7 @@
     {%- if not execute or range.get('incremental', is_incremental()) -%}
         {{- return(empty) -}}
     {%- endif -%}
-    {%- set exists_sql -%}
-        select count(*) from information_schema.tables
-        where table_schema = {{ ace_sql_string(target.schema) }} and table_name = 'raw_pruned'
-    {%- endset -%}
-    {%- if run_query(exists_sql).columns[0].values()[0] == 0 -%}
+    {%- if not ace_table_exists('raw_pruned') -%}
         {{- return(empty) -}}
     {%- endif -%}
     {%- set pruned = target.schema ~ '.raw_pruned' -%}
@@ -92,11 +88,7 @@
     {%- if not execute -%}
         {{- return('select 1') -}}
     {%- endif -%}
-    {%- set exists_sql -%}
-        select count(*) from information_schema.tables
-        where table_schema = {{ ace_sql_string(target.schema) }} and table_name = 'raw_pruned'
-    {%- endset -%}
-    {%- if run_query(exists_sql).columns[0].values()[0] == 0 -%}
+    {%- if not ace_table_exists('raw_pruned') -%}
         {{- return('select 1') -}}
     {%- endif -%}
     {%- set sql -%}
