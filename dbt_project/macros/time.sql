@@ -7,9 +7,14 @@
 
 
 {% macro ace_as_of() -%}
-    {#- "The run's time" for open gaps and recent-window tests: var as_of, else the start of
-        the dbt invocation. -#}
+    {#- "The run's time" for open gaps and recent-window tests: var as_of, else the
+        environment's DBT_ACE_AS_OF, else the start of the dbt invocation. The environment
+        is read only when executing (not while dbt parses), so a new value each run keeps
+        partial parsing, where a changed --vars makes dbt parse the whole project again. -#}
     {%- set as_of = var('as_of', none) -%}
+    {%- if (as_of is none or as_of == '') and execute -%}
+        {%- set as_of = env_var('DBT_ACE_AS_OF', '') -%}
+    {%- endif -%}
     {%- if as_of is none or as_of == '' -%}
         {{ ace_run_started_at() }}
     {%- else -%}

@@ -41,7 +41,7 @@ from .lake import (
     Lake,
     PartitionWriter,
     atomic_write_json,
-    landed_latest,
+    landed_files,
     new_run_id,
     only_new,
     only_new_bad,
@@ -210,10 +210,7 @@ def _import_file(lake: Lake, locks: RunLocks, path: Path, site: str | None,
         rows = good.filter(pc.equal(good["site"], s))
         res = results.setdefault(s, SiteResult(s))
         days = _days(rows)
-        lo = datetime.combine(days[0], datetime.min.time(), UTC)
-        hi = datetime.combine(days[-1], datetime.min.time(), UTC) + timedelta(days=1)
-        new = only_new(rows, landed_latest(lake, s, lo, hi, source_is_import=True,
-                                           days=days))
+        new = only_new(rows, landed_files(lake, s, days), source_is_import=True)
         _land(PartitionWriter(lake, s, run_id, seq), new, None)
         res.counts.fetched += rows.num_rows
         res.counts.landed += new.num_rows

@@ -315,44 +315,42 @@ def _files(dirs: list[Path]) -> list[str]:
     return [str(p) for d in dirs if d.is_dir() for p in sorted(d.glob("*.parquet"))]
 
 
-def landed_latest(lake: Lake, site: str, start: datetime, end: datetime,
-                  source_is_import: bool, days: list[date] | None = None) -> pa.Table | None:
-    """The latest landed ``value_raw`` per (point, ts) in ``[start, end)`` of one class.
+def landed_files(lake: Lake, site: str, days: list[date]) -> list[str]:
+    """The landed raw files of ``site`` on ``days`` (visible ones: temporary files excluded)."""
+    return _files([lake.raw_dir(site, d) for d in days])
+
+
+def only_new(rows: pa.Table, files: list[str], source_is_import: bool) -> pa.Table:
+    """Rows whose (point, ts) is not landed in ``files`` yet, or whose ``value_raw`` differs
+    from the latest landed one of its class.
 
     Classes are imports, and everything else: a new row is only worth landing when it
     differs from the latest of its own class (an import always outranks the others, so
-    comparing a realtime re-read with an import would re-land it on every run). ``days``
-    (the dates that matter, when they are fewer than all of ``[start, end)``) limits the
-    partitions read.
+    comparing a realtime re-read with an import would re-land it on every run). Only the
+    landed rows of ``rows``' own keys are read: their ``ts`` range (row groups outside it
+    are skipped on their statistics), then a semi join on (point, ts) before the latest of
+    each is picked (``arg_max_null``: a null ``value_raw`` is a value too), so the work
+    and the memory follow ``rows`` (a page), not the landed window around it.
     """
-    if days is None:
-        days = utc_dates(start, end)
-    files = _files([lake.raw_dir(site, d) for d in days])
-    if not files:
-        return None
-    cls = "=" if source_is_import else "<>"
-    return query(
-        f"""
-        select point, ts, value_raw
-        from read_parquet($files, union_by_name = true)
-        where ts >= $start and ts < $end and source {cls} 'import'
-        qualify row_number() over (
-            partition by point, ts order by extracted_at desc, run_id desc) = 1
-        """,
-        {"files": files, "start": start, "end": end})
-
-
-def only_new(rows: pa.Table, latest: pa.Table | None) -> pa.Table:
-    """Rows whose (point, ts) is not landed yet, or whose value_raw changed since."""
-    if latest is None or latest.num_rows == 0 or rows.num_rows == 0:
+    if not files or rows.num_rows == 0:
         return rows
+    lo, hi = pc.min_max(rows["ts"]).values()
+    cls = "=" if source_is_import else "<>"
     out = query(
-        """
+        f"""
+        with latest as (
+            select o.point, o.ts,
+                   arg_max_null(o.value_raw, (o.extracted_at, o.run_id)) as value_raw
+            from read_parquet($files, union_by_name = true) o
+            semi join new_rows k on o.point = k.point and o.ts = k.ts
+            where o.ts >= $lo and o.ts <= $hi and o.source {cls} 'import'
+            group by o.point, o.ts
+        )
         select n.* from new_rows n
         anti join latest l
           on n.point = l.point and n.ts = l.ts
          and n.value_raw is not distinct from l.value_raw
-        """, new_rows=rows, latest=latest)
+        """, {"files": files, "lo": lo.as_py(), "hi": hi.as_py()}, new_rows=rows)
     return out.cast(rows.schema)
 
 

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -26,7 +27,7 @@ from .damaged import Damaged, bad_files, looks_unreadable
 from .lake import (
     Lake,
     PartitionWriter,
-    landed_latest,
+    landed_files,
     only_new,
     only_new_bad,
     quarantined_before,
@@ -91,12 +92,16 @@ def read_landed(ctx: RunContext, site: str, days: list[date], read: Callable[[],
     return read()
 
 
+def _only_new(lake: Lake, site: str, days: list[date], rows: pa.Table) -> pa.Table:
+    """The page's rows not landed yet, against the files of ``days`` as they are now."""
+    return only_new(rows, landed_files(lake, site, days), source_is_import=False)
+
+
 def land_window(ctx: RunContext, site: str, start: datetime, end: datetime,
                 source: str) -> Counts:
     """Fetch ``[start, end)`` for ``site`` and land what is new, atomically."""
     counts = Counts()
-    latest = read_landed(ctx, site, utc_dates(start, end), lambda: landed_latest(
-        ctx.lake, site, start, end, source_is_import=False))
+    days = utc_dates(start, end)
     q_day = start.astimezone(UTC).date()
     q_days = utc_dates(start - timedelta(days=1), end)
     q_before = read_landed(ctx, site, q_days,
@@ -113,7 +118,10 @@ def land_window(ctx: RunContext, site: str, start: datetime, end: datetime,
             received = datetime.now(UTC)
             parsed = parse_page(page.texts, site=site, source=source, extracted_at=received,
                                 run_id=ctx.run_id, window=(start, end))
-            new = only_new(parsed.good, latest)
+            # what is landed already, read back for this page's keys alone, never for the
+            # whole window (the files are listed each time: a damaged one is set aside)
+            new = read_landed(ctx, site, days, partial(_only_new, ctx.lake, site, days,
+                                                       parsed.good))
             new_bad = only_new_bad(parsed.bad, q_before)
             raw.write(new)
             bad.write(new_bad, q_day)

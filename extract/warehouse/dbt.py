@@ -60,11 +60,16 @@ def check_not_busy(warehouse: Path) -> None:
             "builds what this one landed") from None
 
 
+#: the run's time for the models (macro ace_as_of), when no var as_of is given
+AS_OF_ENV = "DBT_ACE_AS_OF"
+
+
 def dbt_build(lake: Path, dbt_vars: dict[str, Any] | None = None, extra: list[str] | None = None,
               as_of: datetime | None = None, log: Path | None = None) -> BuildResult:
     """``dbt build`` of the warehouse over ``lake``: models and data tests. ``dbt_vars`` are
     passed as ``--vars``; ``as_of`` (the main job's ``--until``) is the run's time for open
-    gaps and recent-window tests, unless ``dbt_vars`` sets it. With ``log`` (a
+    gaps and recent-window tests, unless ``dbt_vars`` sets it (passed as ``DBT_ACE_AS_OF``,
+    so that dbt parses partially). With ``log`` (a
     ``dbt.log`` path), dbt writes its output there and nothing to the terminal."""
     # dbt reads these through env_var() in the sources and the profile
     os.environ["LAKE_DIR"] = str(lake.resolve())
@@ -79,8 +84,11 @@ def dbt_build(lake: Path, dbt_vars: dict[str, Any] | None = None, extra: list[st
         args += ["--log-path", str(log.parent.resolve()), "--log-level", "none",
                  "--log-level-file", "info"]
     merged = dict(dbt_vars or {})
-    if as_of is not None:
-        merged.setdefault("as_of", as_of.astimezone(UTC).isoformat())
+    # the run's time through the environment, read by ace_as_of() when executing: in
+    # --vars, a value that changes every run would make dbt parse the project from scratch
+    os.environ.pop(AS_OF_ENV, None)
+    if as_of is not None and "as_of" not in merged:
+        os.environ[AS_OF_ENV] = as_of.astimezone(UTC).isoformat()
     if merged:  # e.g. {"site_timezones": {"ses_falls_city": "America/Chicago"}}
         args += ["--vars", json.dumps(merged, default=str)]
     res = dbtRunner().invoke(args)
