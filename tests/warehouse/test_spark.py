@@ -13,7 +13,6 @@ analysts open; both engines are also compared with the independent truth.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ import pytest
 
 from . import scenario
 from .common import dbt_vars, expected
-from .harness import REPO, SPECS, Spec, assert_same, build, read_table
+from .harness import SPECS, Spec, assert_same, build, read_table
 from .landing import Lake
 from .scenario import Landing, utc
 
@@ -152,7 +151,6 @@ def test_progress_is_append_only_and_a_lost_position_repeats_work(engines: Engin
     # the work was done again: the late day's partition was written anew
     after = {p.name for p in late_day.glob("*.parquet")}
     assert after and after.isdisjoint(before)
-    shutil.rmtree(engines.root / "spark-target", ignore_errors=True)
 
 
 def test_views_file_has_duckdb_column_order_and_no_spark_only_column(engines: Engines) -> None:
@@ -169,4 +167,3 @@ def test_views_file_has_duckdb_column_order_and_no_spark_only_column(engines: En
         duck.close()
     assert samples == expected_cols == ts
     assert "ts_date" not in samples
-    assert REPO.joinpath("profiles.yml").read_text().count("type: spark") == 1
