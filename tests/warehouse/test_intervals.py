@@ -193,3 +193,66 @@ def test_status_lists_mismatched_points_first(built: dict[str, Path]) -> None:
     )
     assert describe(got, shown=1).endswith("; 1 more")
     assert describe([]) == "none"
+
+
+def spacings_truth(tss_by_point: dict[str, list[int]]) -> set[tuple[Any, ...]]:
+    """int_point_spacings computed apart: per point, each UTC hour of its window (from the hour
+    24 before the hour of its latest sample), the hour's first and last sample, its count and
+    the whole-second spacings (rounded half up) between its consecutive samples."""
+    hour = 3600 * US
+    rows: set[tuple[Any, ...]] = set()
+    for point, tss in tss_by_point.items():
+        ordered = sorted(set(tss))
+        start = ordered[-1] // hour * hour - 24 * hour
+        by_hour: dict[int, list[int]] = {}
+        for t in ordered:
+            if t >= start:
+                by_hour.setdefault(t // hour * hour, []).append(t)
+        for h, ts in by_hour.items():
+            counts: dict[int, int] = {}
+            for a, b in zip(ts, ts[1:], strict=False):
+                seconds = (b - a + US // 2) // US
+                counts[seconds] = counts.get(seconds, 0) + 1
+            head = (SITE, point, h, ts[0], ts[-1], len(ts))
+            rows |= {(*head, s, n) for s, n in counts.items()} or {(*head, None, 0)}
+    return rows
+
+
+def test_spacings_follow_the_window(tmp_path: Path, dbt_target: Path) -> None:
+    """Incremental runs keep int_point_spacings equal to the histograms computed apart: a run
+    computes again the hours it touches (a late sample in an earlier hour included) and deletes
+    the hours that have left the window, which moves with the latest sample."""
+    lake = new_lake(tmp_path)
+    warehouse = tmp_path / "warehouse.duckdb"
+    landed: dict[str, list[int]] = {SLOW: [], FAST: []}
+
+    def land(rows: list[Any], at: datetime) -> None:
+        lake.land(rows, source="realtime", extracted_at=at)
+        for _, point, t, _ in rows:
+            landed[point].append(t)
+
+    def check(label: str, at: datetime) -> None:
+        build(warehouse, lake.root, dbt_vars(replace(cfg(), as_of_us=us(at))), dbt_target)
+        got = raw_query(warehouse, "select site, point, epoch_us(hour_start), epoch_us(first_ts),"
+                        " epoch_us(last_ts), n_samples, spacing_seconds, n_spacings"
+                        " from int_point_spacings")
+        assert set(got) == spacings_truth(landed), label
+        assert len(got) == len(set(got)), label
+
+    first_end = START + timedelta(days=1, hours=5, minutes=30)
+    land(jittered(SLOW, START, first_end, 300, 20) + jittered(FAST, START, first_end, 60, 0),
+         first_end)
+    check("first build", first_end)
+    # a 7-hour delta moves every window by 7 hours
+    second_end = first_end + timedelta(hours=7)
+    land(jittered(SLOW, first_end, second_end, 300, 20)
+         + jittered(FAST, first_end, second_end, 60, 0), second_end)
+    check("after the delta", second_end)
+    # a late sample between two minutes of an hour inside the window, one before it
+    late = [(SITE, FAST, us(second_end - timedelta(hours=3, seconds=31)), "1.5"),
+            (SITE, FAST, us(START + timedelta(hours=2, seconds=30)), "2.5")]
+    land(late, second_end + timedelta(minutes=1))
+    check("after the late samples", second_end + timedelta(minutes=1))
+    observed = raw_query(warehouse, "select point, observed_interval from points"
+                         " where site = 'lab' order by point")
+    assert observed == [(FAST, 60), (SLOW, 300)]

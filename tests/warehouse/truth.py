@@ -370,20 +370,23 @@ def quality_score(expected: float, actual: int, numeric: int) -> float:
 
 INTERVAL_LEVELS = (30, 60, 120, 300, 600, 900, 1800, 3600)
 RECENT_US = 24 * 3600 * US
+HOUR_US = 3600 * US
 
 
 def observed_interval(tss: Iterable[int]) -> int | None:
-    """The median spacing of the samples in the 24 hours up to the latest one, rounded to the
-    level nearest by ratio; None with fewer than 2 spacings."""
+    """The median spacing between consecutive samples of the window (from the UTC hour 24
+    hours before the hour of the latest sample on), each spacing rounded half up to whole
+    seconds, rounded to the level nearest by ratio; None with fewer than 2 spacings."""
     ordered = sorted(tss)
     if not ordered:
         return None
-    recent = [t for t in ordered if t >= ordered[-1] - RECENT_US]
-    gaps = sorted(b - a for a, b in zip(recent, recent[1:], strict=False))
+    window_start = ordered[-1] // HOUR_US * HOUR_US - RECENT_US
+    recent = [t for t in ordered if t >= window_start]
+    gaps = sorted((b - a + US // 2) // US for a, b in zip(recent, recent[1:], strict=False))
     if len(gaps) < 2:
         return None
     mid = len(gaps) // 2
-    median_s = (gaps[mid] if len(gaps) % 2 else (gaps[mid - 1] + gaps[mid]) / 2) / US
+    median_s = gaps[mid] if len(gaps) % 2 else (gaps[mid - 1] + gaps[mid]) / 2
     if median_s <= 0:
         return None
     return min(INTERVAL_LEVELS, key=lambda level: abs(math.log(median_s / level)))

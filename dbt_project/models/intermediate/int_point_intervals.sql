@@ -1,23 +1,25 @@
--- Per point: the configured interval, the observed one (the median spacing of the samples
--- in the last 24 hours before the point's latest sample, rounded to the nearest level of
+-- Per point: the configured interval, the observed one (the median spacing between the
+-- consecutive samples of its measuring window, the hours from 24 before the hour of its
+-- latest sample on, each spacing in whole seconds, rounded to the nearest level of
 -- ace_interval_levels on a ratio scale, from at least 2 spacings), whether they mismatch,
 -- and the interval n_expected, coverage and the gap rule use (var interval_source). Tracks
 -- when that expected interval (or the configured one) last changed, so the aggregates,
 -- data_quality_daily and point_gaps re-derive that point's rows. Incremental: the observed
--- interval is computed again for the points with samples landed since the last run (their
--- recent window is the only one that can move); every other row is carried over.
+-- interval is taken again, from int_point_spacings' histograms, for the points with samples
+-- landed since the last run (their window is the only one that can move); every other row
+-- is carried over.
 -- (refs used through macros, declared for the DAG)
--- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('samples') }}, {{ ref('timeseries') }}
+-- depends_on: {{ ref('stg_ace__samples') }}, {{ ref('int_landed_files') }}, {{ ref('int_point_spacings') }}
 {{
     config(
         unique_key=['site', 'point'],
         incremental_strategy='delete+insert',
-        post_hook="{{ ace_record_progress(['int_point_activity', 'int_point_metadata']) }}",
+        post_hook="{{ ace_record_progress(['int_point_spacings', 'int_point_metadata']) }}",
         meta={'ace_settings': ['default_collect_interval', 'interval_source']},
     )
 }}
 
-{%- set range = ace_pending_range(['int_point_activity', 'int_point_metadata']) %}
+{%- set range = ace_pending_range(['int_point_spacings', 'int_point_metadata']) %}
 {%- set measured_points = 'landed_points' if is_incremental() else none %}
 {%- set mismatch = ace_interval_mismatch('observed_interval', 'configured_interval') %}
 {%- set expected = ace_expected_interval('observed_interval', 'configured_interval', mismatch) %}
@@ -37,10 +39,17 @@ landed_points as (
 
 {%- endif %}
 
+-- the int_point_spacings rows in the window of each (landed) point
+window_hours as (
+
+    {{ ace_window_hours(measured_points) }}
+
+),
+
 -- the observed interval of each (landed) point (macros/intervals.sql)
 observed as (
 
-    {{ ace_observed_intervals(ace_raw_relation(range), measured_points) }}
+    {{ ace_observed_intervals('window_hours') }}
 
 ),
 
