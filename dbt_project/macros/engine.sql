@@ -91,3 +91,15 @@
 {% macro default__ace_engine_owns(part) -%}
     {{- return(false) -}}
 {%- endmacro %}
+
+
+{% macro ace_memory_limit() -%}
+    {#- on-run-start: DuckDB's memory limit from the environment variable DUCKDB_MEMORY_LIMIT
+        (a size such as 6GB), when it is set; else DuckDB's own default, 80 % of the RAM.
+        The setting is global to the database, so it holds for every thread of the run;
+        past it, joins, sorts, windows and most aggregates spill to <warehouse>.tmp/. -#}
+    {%- set limit = env_var('DUCKDB_MEMORY_LIMIT', '') | trim -%}
+    {%- if limit and target.type == 'duckdb' -%}
+        set memory_limit = {{ ace_sql_string(limit) }}
+    {%- endif -%}
+{%- endmacro %}

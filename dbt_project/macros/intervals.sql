@@ -55,12 +55,16 @@
 {%- endmacro %}
 
 
-{% macro ace_hour_spacings(samples) -%}
+{% macro ace_hour_spacings(samples, by_list=false) -%}
     {#- A select of int_point_spacings' rows from a relation of (site, point, hour_start, ts):
         per point and hour, the first and last sample time, the number of samples, and one
         row per distinct spacing (whole seconds) between consecutive samples of the hour with
         how many there are (an hour of one sample: one row, spacing_seconds null and
-        n_spacings 0). -#}
+        n_spacings 0). by_list: take the spacings from each hour's instants as one sorted
+        list, unnested twice side by side (about twice as fast as a lag() window, which
+        sorts on the two strings, but a list aggregate cannot spill to disk: for the small
+        input of an incremental run); else a lag() window, which a rebuild under a memory
+        limit can spill. -#}
     select
         per_hour.site,
         per_hour.point,
@@ -90,9 +94,7 @@
             {{ ace_spacing_seconds('spacings.spacing_us') }} as spacing_seconds,
             count(*) as n_spacings
         from (
-            -- each sample's distance to the hour's previous one: the hour's instants as one
-            -- sorted list of integers, unnested twice side by side (several times faster
-            -- than a lag() window over (site, point), which sorts on the two strings)
+            {%- if by_list %}
             select
                 per_list.site,
                 per_list.point,
@@ -108,7 +110,19 @@
                 from {{ samples }}
                 group by site, point, hour_start
             ) as per_list
+            {%- else %}
+            select
+                site,
+                point,
+                hour_start,
+                {{ ace_epoch_microseconds('ts') }}
+                - lag({{ ace_epoch_microseconds('ts') }}) over (
+                    partition by site, point, hour_start order by ts
+                ) as spacing_us
+            from {{ samples }}
+            {%- endif %}
         ) as spacings
+        where spacings.spacing_us is not null
         group by spacings.site, spacings.point, spacings.hour_start, spacing_seconds
     ) as histogram
         on

@@ -191,6 +191,17 @@ def _retention_days(env: Mapping[str, str]) -> int | None:
     return valid_retention_days(raw, "ACE_RAW_RETENTION_DAYS") if raw else None
 
 
+#: a DuckDB memory limit (DUCKDB_MEMORY_LIMIT, set by the dbt project's on-run-start hook)
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def _memory_limit(env: Mapping[str, str]) -> str | None:
+    raw = env.get("DUCKDB_MEMORY_LIMIT", "").strip()
+    if raw and not _MEMORY.fullmatch(raw):
+        raise ConfigError(f"DUCKDB_MEMORY_LIMIT: {raw!r} is not a size such as 6GB or 12GiB")
+    return raw or None
+
+
 #: raw samples older than this many days move to the cold tier, unless configured
 DEFAULT_HOT_DAYS = 20
 #: an imported time before this is not a plausible sample (EXTRACT_IMPORT_EARLIEST)
@@ -256,6 +267,8 @@ class Settings:
     #: where the dbt project's spark target keeps its tables and metastore (docs/spark.md)
     spark_warehouse: Path = Path("spark-warehouse")
     spark_metastore: Path = Path("metastore_db")
+    #: DuckDB's memory limit in a dbt build (DUCKDB_MEMORY_LIMIT; None: DuckDB's 80 % of RAM)
+    build_memory: str | None = None
 
     @classmethod
     def paths_from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -308,6 +321,7 @@ class Settings:
             raw_retention_days=_retention_days(env),
             spark_warehouse=_path(env, "SPARK_WAREHOUSE_DIR", "spark-warehouse"),
             spark_metastore=_path(env, "SPARK_METASTORE_DIR", "metastore_db"),
+            build_memory=_memory_limit(env),
         )
         s.validate_tuning()
         return s

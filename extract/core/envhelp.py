@@ -38,6 +38,8 @@ environment:
                            is in the cold tier (default: unset, kept for ever; prune-raw)
   REPORT_PATH              the data-quality report the main job writes
                            (default: report/index.html)
+  DUCKDB_MEMORY_LIMIT      DuckDB's memory limit in a dbt build, e.g. 6GB (default:
+                           DuckDB's, 80% of RAM); past it the build spills to disk
   SPARK_WAREHOUSE_DIR      build-spark: Spark's tables (default: spark-warehouse)
   SPARK_METASTORE_DIR      build-spark: Spark's metastore (default: metastore_db)
 

@@ -94,7 +94,7 @@ hour_samples as (
 -- the histogram of each hour (macros/intervals.sql)
 final as (
 
-    {{ ace_hour_spacings('hour_samples') }}
+    {{ ace_hour_spacings('hour_samples', by_list=is_incremental()) }}
 
 )
 
