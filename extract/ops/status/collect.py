@@ -37,11 +37,11 @@ from .model import (
     SiteRun,
     SiteStatus,
     Status,
-    TableInfo,
     Tiers,
     WarehouseInfo,
 )
 from .rules import assess
+from .tables import read_tables
 
 
 def collect_status(lake: Path, *, warehouse: Path | None = None,
@@ -329,23 +329,9 @@ def _utc(value: Any) -> datetime | None:
     return value.astimezone(UTC) if isinstance(value, datetime) else None
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _read_warehouse(con: duckdb.DuckDBPyConnection, info: WarehouseInfo, tiers: Tiers,
                     sites: dict[str, SiteStatus], now: datetime, max_lag: timedelta) -> None:
-    names = [r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where database_name = current_database() "
-        "and schema_name = 'main' and not temporary order by table_name").fetchall()]
-    block_size = _scalar(con, "select block_size from pragma_database_size() "
-                              "where database_name = current_database()")
-    for name in names:
-        rows = _scalar(con, f"select count(*) from {_quote(name)}")
-        blocks = _scalar(con, "select count(distinct block_id) from pragma_storage_info(?) "
-                              "where persistent and block_id >= 0", [name])
-        info.tables.append(TableInfo(name, int(rows), int(blocks) * int(block_size)
-                                     if blocks is not None and block_size else None))
+    read_tables(con, info)
     rows_of = {t.name: t.rows for t in info.tables}
     tiers.hot.rows = rows_of.get("samples")
     if "cold_files" in rows_of:
