@@ -3,17 +3,15 @@ warehouse opened read-only (by default the published snapshot). Reads only."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow.parquet as pq
-
 from ...landing.checkpoint import read_checkpoint
 from ...landing.damaged import DAMAGED, damaged_notes
 from ...landing.lake import Lake, read_json
+from ...landing.usage import tree_usage
 from ...warehouse.prunelog import read_totals
 from ...warehouse.publish import current_snapshot
 
@@ -61,8 +59,9 @@ def collect_status(lake: Path, *, warehouse: Path | None = None,
     _read_checkpoints(Lake(lake), sites, now, max_lag)
     last_run = _read_runs(lake / "state" / "runs", sites, unreadable)
     last_job = _read_last_job(lake / "state" / "jobs", unreadable)
-    tiers = Tiers(raw=_dir_usage(lake / "raw"), quarantine=_quarantine_usage(lake / "quarantine"),
-                  damaged=_damaged_usage(lake), retention=read_totals(lake))
+    raw, quarantine = _lake_usage(lake)
+    tiers = Tiers(raw=raw, quarantine=quarantine, damaged=_damaged_usage(lake),
+                  retention=read_totals(lake))
 
     import duckdb  # here: every sync imports this module (for its command line)
 
@@ -215,17 +214,6 @@ def _read_last_job(directory: Path, unreadable: list[str]) -> JobInfo | None:
     return None
 
 
-def _parquet_files(root: Path) -> list[Path]:
-    """Visible Parquet files under ``root`` (temporary dot-files excluded)."""
-    if not root.is_dir():
-        return []
-    out = []
-    for dirpath, _dirs, files in os.walk(root):
-        out += [Path(dirpath) / f for f in files
-                if f.endswith(".parquet") and not f.startswith(".")]
-    return out
-
-
 def _size(path: Path) -> int | None:
     try:
         return path.stat().st_size
@@ -233,20 +221,12 @@ def _size(path: Path) -> int | None:
         return None
 
 
-def _dir_usage(root: Path) -> LakeDir:
-    sizes = [_size(p) for p in _parquet_files(root)]
-    return LakeDir(files=len(sizes), bytes=sum(s or 0 for s in sizes))
-
-
-def _quarantine_usage(root: Path) -> QuarantineDir:
-    files = _parquet_files(root)
-    rows = 0
-    for f in files:
-        try:
-            rows += pq.read_metadata(f).num_rows
-        except (OSError, ValueError):
-            continue
-    return QuarantineDir(files=len(files), bytes=sum(_size(f) or 0 for f in files), rows=rows)
+def _lake_usage(lake: Path) -> tuple[LakeDir, QuarantineDir]:
+    """raw/ and quarantine/: the writers' summaries, and a listing of what changed since
+    (extract/landing/usage.py), equal to listing every file."""
+    raw, bad = tree_usage(lake, "raw"), tree_usage(lake, "quarantine")
+    return (LakeDir(files=raw.files, bytes=raw.bytes),
+            QuarantineDir(files=bad.files, bytes=bad.bytes, rows=bad.rows))
 
 
 def _damaged_usage(lake: Path) -> DamagedDir:
