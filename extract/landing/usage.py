@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ from .lake import atomic_write_json
 #: how long a date directory must have been unchanged before its listing is recorded
 SETTLE_NS = 2_000_000_000
 KINDS = ("raw", "quarantine")
+#: one refresh at a time in a process (the summary's temporary name is per process)
+_REFRESH = threading.Lock()
 
 
 @dataclass
@@ -152,7 +155,7 @@ def refresh(lake: Path, kind: str, site_dir: str, now_ns: int | None = None) -> 
 
 def refresh_quietly(lake: Path, kind: str, site_dir: str) -> None:
     """:func:`refresh`; a failure only costs ``status`` a longer listing."""
-    with contextlib.suppress(OSError):
+    with _REFRESH, contextlib.suppress(OSError):
         refresh(lake, kind, site_dir)
 
 
