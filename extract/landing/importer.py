@@ -49,6 +49,7 @@ from .lake import (
 )
 from .locks import RunLocks
 from .summary import FileResult, RunSummary, SiteResult
+from .usage import refresh_committed
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +239,7 @@ def _days(rows: pa.Table) -> list[date]:
 def _land(writer: PartitionWriter, rows: pa.Table, day: date | None) -> None:
     try:
         writer.write(rows, day)
-        writer.commit()
+        refresh_committed(writer.lake.root, writer.commit())  # status's lake sizes
     except BaseException:
         writer.abort()
         raise

@@ -33,6 +33,7 @@ from .lake import (
     quarantined_before,
     utc_dates,
 )
+from .usage import refresh_committed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -131,7 +132,9 @@ def land_window(ctx: RunContext, site: str, start: datetime, end: datetime,
             counts.quarantined += new_bad.num_rows
             counts.out_of_window += parsed.out_of_window
             trim_memory()
-        counts.files = len(raw.commit()) + len(bad.commit())
+        committed = raw.commit() + bad.commit()
+        counts.files = len(committed)
+        refresh_committed(ctx.lake.root, committed)  # what status reads of the lake's size
     except BaseException:
         raw.abort()
         bad.abort()

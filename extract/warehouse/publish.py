@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 from ..core.errors import first_line
 from ..landing.lake import fsync_dir
-from . import snapdiff
+from . import snapdiff, tablesizes
 
 if TYPE_CHECKING:
     import duckdb
@@ -97,6 +97,7 @@ def publish(warehouse: Path, run_id: str, directory: Path, keep: int = 3, *,
                                                    keep)
         if out is None:
             out = _full_copy(con, warehouse, tmp, run_id)
+        _record_sizes(con, tmp)
     except duckdb.Error:
         tmp.unlink(missing_ok=True)
         raise
@@ -154,6 +155,15 @@ def _full_copy(con: duckdb.DuckDBPyConnection, warehouse: Path, tmp: Path,
         con.execute(f"detach {PUB}")
     rows = sum(g.total for groups in new.values() for g in groups)
     return Published(tmp, 0, [], mode="copy", rows_written=rows)
+
+
+def _record_sizes(con: duckdb.DuckDBPyConnection, tmp: Path) -> None:
+    """The finished snapshot's table sizes, recorded in it for status (:mod:`.tablesizes`)."""
+    con.execute(f"attach '{_sql(tmp)}' as {PUB}")
+    try:
+        tablesizes.record_quietly(con, PUB)
+    finally:
+        con.execute(f"detach {PUB}")
 
 
 def _patch_retired(con: duckdb.DuckDBPyConnection, warehouse: Path, directory: Path,

@@ -3,17 +3,15 @@ warehouse opened read-only (by default the published snapshot). Reads only."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow.parquet as pq
-
 from ...landing.checkpoint import read_checkpoint
 from ...landing.damaged import DAMAGED, damaged_notes
 from ...landing.lake import Lake, read_json
+from ...landing.usage import tree_usage
 from ...warehouse.prunelog import read_totals
 from ...warehouse.publish import current_snapshot
 
@@ -37,11 +35,11 @@ from .model import (
     SiteRun,
     SiteStatus,
     Status,
-    TableInfo,
     Tiers,
     WarehouseInfo,
 )
 from .rules import assess
+from .tables import read_tables
 
 
 def collect_status(lake: Path, *, warehouse: Path | None = None,
@@ -61,8 +59,9 @@ def collect_status(lake: Path, *, warehouse: Path | None = None,
     _read_checkpoints(Lake(lake), sites, now, max_lag)
     last_run = _read_runs(lake / "state" / "runs", sites, unreadable)
     last_job = _read_last_job(lake / "state" / "jobs", unreadable)
-    tiers = Tiers(raw=_dir_usage(lake / "raw"), quarantine=_quarantine_usage(lake / "quarantine"),
-                  damaged=_damaged_usage(lake), retention=read_totals(lake))
+    raw, quarantine = _lake_usage(lake)
+    tiers = Tiers(raw=raw, quarantine=quarantine, damaged=_damaged_usage(lake),
+                  retention=read_totals(lake))
 
     import duckdb  # here: every sync imports this module (for its command line)
 
@@ -215,17 +214,6 @@ def _read_last_job(directory: Path, unreadable: list[str]) -> JobInfo | None:
     return None
 
 
-def _parquet_files(root: Path) -> list[Path]:
-    """Visible Parquet files under ``root`` (temporary dot-files excluded)."""
-    if not root.is_dir():
-        return []
-    out = []
-    for dirpath, _dirs, files in os.walk(root):
-        out += [Path(dirpath) / f for f in files
-                if f.endswith(".parquet") and not f.startswith(".")]
-    return out
-
-
 def _size(path: Path) -> int | None:
     try:
         return path.stat().st_size
@@ -233,20 +221,12 @@ def _size(path: Path) -> int | None:
         return None
 
 
-def _dir_usage(root: Path) -> LakeDir:
-    sizes = [_size(p) for p in _parquet_files(root)]
-    return LakeDir(files=len(sizes), bytes=sum(s or 0 for s in sizes))
-
-
-def _quarantine_usage(root: Path) -> QuarantineDir:
-    files = _parquet_files(root)
-    rows = 0
-    for f in files:
-        try:
-            rows += pq.read_metadata(f).num_rows
-        except (OSError, ValueError):
-            continue
-    return QuarantineDir(files=len(files), bytes=sum(_size(f) or 0 for f in files), rows=rows)
+def _lake_usage(lake: Path) -> tuple[LakeDir, QuarantineDir]:
+    """raw/ and quarantine/: the writers' summaries, and a listing of what changed since
+    (extract/landing/usage.py), equal to listing every file."""
+    raw, bad = tree_usage(lake, "raw"), tree_usage(lake, "quarantine")
+    return (LakeDir(files=raw.files, bytes=raw.bytes),
+            QuarantineDir(files=bad.files, bytes=bad.bytes, rows=bad.rows))
 
 
 def _damaged_usage(lake: Path) -> DamagedDir:
@@ -329,23 +309,9 @@ def _utc(value: Any) -> datetime | None:
     return value.astimezone(UTC) if isinstance(value, datetime) else None
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _read_warehouse(con: duckdb.DuckDBPyConnection, info: WarehouseInfo, tiers: Tiers,
                     sites: dict[str, SiteStatus], now: datetime, max_lag: timedelta) -> None:
-    names = [r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where database_name = current_database() "
-        "and schema_name = 'main' and not temporary order by table_name").fetchall()]
-    block_size = _scalar(con, "select block_size from pragma_database_size() "
-                              "where database_name = current_database()")
-    for name in names:
-        rows = _scalar(con, f"select count(*) from {_quote(name)}")
-        blocks = _scalar(con, "select count(distinct block_id) from pragma_storage_info(?) "
-                              "where persistent and block_id >= 0", [name])
-        info.tables.append(TableInfo(name, int(rows), int(blocks) * int(block_size)
-                                     if blocks is not None and block_size else None))
+    read_tables(con, info)
     rows_of = {t.name: t.rows for t in info.tables}
     tiers.hot.rows = rows_of.get("samples")
     if "cold_files" in rows_of:

@@ -117,6 +117,22 @@ class TableInfo:
     #: storage blocks of the table's column segments x block size; small tables share
     #: blocks, so they are over-counted
     approx_bytes: int | None
+    #: set when approx_bytes is not the table as it is now: the publish's record of it,
+    #: measured at this instant, before the table changed (its row count differs)
+    approx_bytes_as_of: datetime | None = None
+
+
+@dataclass
+class SizesInfo:
+    """Where the tables' ``approx_bytes`` come from."""
+
+    #: "recorded": measured by the publish and read from the snapshot's
+    #: ``_publish.table_sizes``; "measured": by this call (the file has no record)
+    source: str | None = None
+    #: when they were measured
+    measured_at: datetime | None = None
+    #: tables changed since the record (their approx_bytes are as of measured_at)
+    changed_since: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -131,6 +147,7 @@ class WarehouseInfo:
     file_bytes: int | None = None
     wal_bytes: int | None = None
     tables: list[TableInfo] = field(default_factory=list)
+    sizes: SizesInfo = field(default_factory=SizesInfo)
     #: mismatched points (points.is_interval_mismatch), the farthest off first
     interval_mismatches: list[IntervalMismatch] = field(default_factory=list)
 

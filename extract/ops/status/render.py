@@ -107,6 +107,11 @@ def render(status: Status) -> str:
         tables = ", ".join(f"{t.name} {_fmt_count(t.rows)}" for t in wh.tables)
         add(textwrap.fill(f"rows: {tables}", width=100, initial_indent=" " * 11,
                           subsequent_indent=" " * 11))
+        if wh.sizes.changed_since:
+            add(textwrap.fill(
+                f"sizes: as of {_fmt_time(wh.sizes.measured_at)} (measured by the publish) "
+                f"for {', '.join(wh.sizes.changed_since)}: changed since",
+                width=100, initial_indent=" " * 11, subsequent_indent=" " * 11))
         if wh.interval_mismatches:
             add("intervals  " + _clip(describe(wh.interval_mismatches), 150))
 
