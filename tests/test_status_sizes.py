@@ -15,6 +15,7 @@ import pytest
 from extract.ops.status import collect_status
 from extract.ops.status import tables as status_tables
 from extract.ops.status.render import render
+from extract.warehouse import tablesizes
 from extract.warehouse.publish import publish
 
 T0 = datetime(2025, 10, 12, 12, 0, tzinfo=UTC)
@@ -136,9 +137,11 @@ def test_a_file_without_a_record_is_measured(tmp_path: Path) -> None:
     assert _sizes(st) == _truth(wh)
 
 
-def test_a_patched_snapshot_records_its_own_sizes(tmp_path: Path) -> None:
-    """A publish that patches a retired snapshot measures the patched file, not the
-    warehouse (their storage differs)."""
+def test_a_patched_snapshot_records_its_own_sizes(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A publish that patches a retired snapshot whose record is due measures the patched
+    file, not the warehouse (their storage differs)."""
+    monkeypatch.setattr(tablesizes, "RECORD_EVERY", timedelta(0))
     wh, pub, lake = tmp_path / "warehouse.duckdb", tmp_path / "published", tmp_path / "lake"
     published = []
     for i, minutes in enumerate((3000, 3100, 3200)):
@@ -149,3 +152,32 @@ def test_a_patched_snapshot_records_its_own_sizes(tmp_path: Path) -> None:
     assert st.warehouse.path == published[-1].path
     assert st.warehouse.sizes.source == "recorded" and st.warehouse.sizes.changed_since == []
     assert _sizes(st) == _truth(published[-1].path)
+
+
+def test_a_patch_within_the_hour_keeps_the_record(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A retired snapshot's record younger than RECORD_EVERY is kept by the patch, without
+    measuring: status reports the tables the patch changed "as of" that record."""
+    wh, pub, lake = tmp_path / "warehouse.duckdb", tmp_path / "published", tmp_path / "lake"
+    published = []
+    for i, minutes in enumerate((3000, 3100)):
+        _build(wh, minutes=minutes)
+        published.append(publish(wh, f"20251012T12000{i}.000000Z-aaaaaa", pub, keep=2))
+    first = _truth(published[0].path)
+
+    def no_measuring(*_a: object, **_k: object) -> None:
+        raise AssertionError("the publish measured a snapshot whose record is fresh")
+
+    monkeypatch.setattr(tablesizes, "measure", no_measuring)
+    _build(wh, minutes=3200)
+    patched = publish(wh, "20251012T120002.000000Z-aaaaaa", pub, keep=2)
+    assert patched.mode == "patch" and patched.path.name != published[1].path.name
+    monkeypatch.undo()
+    st = collect_status(lake, published_dir=pub, build_warehouse=wh, now=T0)
+    assert st.warehouse.path == patched.path
+    sizes = st.warehouse.sizes
+    assert sizes.source == "recorded" and "samples" in sizes.changed_since
+    by_name = {t.name: t for t in st.warehouse.tables}
+    assert by_name["samples"].rows == _truth(patched.path)["samples"][0] == 3200 * 50
+    assert by_name["samples"].approx_bytes == first["samples"][1]
+    assert by_name["samples"].approx_bytes_as_of == sizes.measured_at

@@ -161,7 +161,8 @@ def _record_sizes(con: duckdb.DuckDBPyConnection, tmp: Path) -> None:
     """The finished snapshot's table sizes, recorded in it for status (:mod:`.tablesizes`)."""
     con.execute(f"attach '{_sql(tmp)}' as {PUB}")
     try:
-        tablesizes.record_quietly(con, PUB)
+        # a patched snapshot keeps a record younger than an hour (tablesizes.RECORD_EVERY)
+        tablesizes.record_quietly(con, PUB, tablesizes.RECORD_EVERY)
     finally:
         con.execute(f"detach {PUB}")
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..core.errors import first_line
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 SCHEMA = "_publish"  # the snapshot's own bookkeeping (snapdiff.SCHEMA), never a warehouse table
 TABLE = "table_sizes"
+#: a patched snapshot keeps a record younger than this (status reports it "as of" its time):
+#: measuring costs about 0.1 s per 10 M samples, too much for every 5-minute publish
+RECORD_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -83,11 +86,18 @@ def measure(con: duckdb.DuckDBPyConnection, catalog: str,
     return out
 
 
-def record(con: duckdb.DuckDBPyConnection, catalog: str) -> Recorded:
+def record(con: duckdb.DuckDBPyConnection, catalog: str,
+           keep_younger_than: timedelta | None = None) -> Recorded:
     """Measure ``catalog`` (attached read-write, checkpointed) and record the figures in it,
-    replacing any earlier record, then checkpoint it again."""
-    sizes = measure(con, catalog)
+    replacing any earlier record, then checkpoint it again. With ``keep_younger_than``, a
+    record of that age or less that names every table is kept as it is (not measured)."""
     at = datetime.now(UTC)
+    if keep_younger_than is not None:
+        held = read(con, catalog)
+        if (held is not None and at - held.measured_at <= keep_younger_than
+                and set(table_names(con, catalog)) <= set(held.sizes)):
+            return held
+    sizes = measure(con, catalog)
     table = f"{_q(catalog)}.{SCHEMA}.{TABLE}"
     con.execute(f"create schema if not exists {_q(catalog)}.{SCHEMA}")
     con.execute(f"create table if not exists {table} (table_name varchar, rows bigint, "
@@ -106,12 +116,13 @@ def record(con: duckdb.DuckDBPyConnection, catalog: str) -> Recorded:
     return Recorded(at, sizes)
 
 
-def record_quietly(con: duckdb.DuckDBPyConnection, catalog: str) -> Recorded | None:
+def record_quietly(con: duckdb.DuckDBPyConnection, catalog: str,
+                   keep_younger_than: timedelta | None = None) -> Recorded | None:
     """:func:`record`, a failure logged, not raised: without a record, status measures."""
     import duckdb
 
     try:
-        return record(con, catalog)
+        return record(con, catalog, keep_younger_than)
     except duckdb.Error as e:
         log.warning("publish: the table sizes could not be recorded (%s); status will "
                     "measure them", first_line(e))
