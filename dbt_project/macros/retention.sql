@@ -20,12 +20,12 @@
     {%- set empty -%}
         (
             select
-                cast(null as varchar) as site,
-                cast(null as varchar) as point,
-                cast(null as timestamp with time zone) as bucket_start,
-                cast(null as timestamp with time zone) as first_ts,
-                cast(null as timestamp with time zone) as last_ts,
-                cast(null as timestamp with time zone) as last_extracted_at,
+                cast(null as {{ ace_type('varchar') }}) as site,
+                cast(null as {{ ace_type('varchar') }}) as point,
+                cast(null as {{ ace_type('timestamp with time zone') }}) as bucket_start,
+                cast(null as {{ ace_type('timestamp with time zone') }}) as first_ts,
+                cast(null as {{ ace_type('timestamp with time zone') }}) as last_ts,
+                cast(null as {{ ace_type('timestamp with time zone') }}) as last_extracted_at,
                 cast(null as bigint) as n_landed
             where false
         )

@@ -24,9 +24,10 @@ SCHEMA = "ace"
 #: the extractor creates them as it lands the first file of each kind)
 LAKE_FOLDERS = ("raw", "quarantine", "meta/points", "meta/sites")
 
-#: partition columns that only Spark's tables have (its partitioning; DuckDB's table does
-#: not have them, so neither do the views)
-SPARK_ONLY = {"samples": ("ts_date",)}
+#: columns that only Spark's tables have (its partitioning of samples, and the merge position
+#: of a per-point table's site partition: docs/spark.md); DuckDB's tables do not have them,
+#: so neither do the views
+SPARK_ONLY = {"samples": ("ts_date",), "int_point_activity": ("merged_file_id",)}
 
 _PARTITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=")
 
@@ -113,7 +114,7 @@ def write_views(spark_warehouse: Path, out: Path, schema: str = SCHEMA) -> Views
             found = [r[0] for r in con.execute(f"describe select * from {scan}").fetchall()]
             hidden = SPARK_ONLY.get(name, ())
             kept = [c for c in partitions if c not in hidden]
-            columns = kept + [c for c in found if c not in partitions]
+            columns = kept + [c for c in found if c not in partitions and c not in hidden]
             con.execute(f"create view {_quote(name)} as select "
                         f"{', '.join(_quote(c) for c in columns)} from {scan}")
             result.tables[name] = columns

@@ -35,6 +35,7 @@ DBT_BIN = Path(sys.executable).with_name("dbt")
 #   float    a double, compared with REL_TOL / ABS_TOL
 #   seconds  a length of time: INTERVAL or a number of seconds, compared as float seconds
 #   str, bool
+#   json     a JSON text: JSON (DuckDB) or VARCHAR (Spark's string), compared as text
 REL_TOL = 1e-9
 ABS_TOL = 1e-9
 
@@ -319,6 +320,7 @@ def _check_type(table: str, col: str, kind: str, duck_type: str) -> None:
         "float": duck_type in ("DOUBLE", "FLOAT") or duck_type.startswith("DECIMAL"),
         "seconds": duck_type == "INTERVAL" or duck_type in ("DOUBLE", "BIGINT", "INTEGER"),
         "str": duck_type == "VARCHAR",
+        "json": duck_type in ("JSON", "VARCHAR"),
         "bool": duck_type == "BOOLEAN",
     }[kind]
     if not ok:

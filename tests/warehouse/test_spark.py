@@ -1,7 +1,8 @@
 """The same dbt project on Spark (docs/spark.md): one lake built by DuckDB and by Spark
-(dbt-spark in session mode, a real JVM) gives the same tables, after a first build, a
-5-minute delta, a late backfill and import, and a run whose recorded position was lost
-(a crash between a table's write and its progress row).
+(dbt-spark in session mode, a real JVM) gives the same tables (samples, the file registry,
+int_point_metadata, int_point_activity), after a first build, a 5-minute delta with a
+changed points snapshot, a late backfill and import, and a run whose recorded positions
+were lost (a crash between a table's write and its progress row).
 
 The lake is the reference landing (tests/warehouse/scenario.py): the DST days of
 America/New_York (a 25-hour local day on 2025-11-02) and March, every rule of the winner,
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,18 @@ pytestmark = pytest.mark.slow
 REGISTRY = Spec("int_landed_files", ("file_path",),
                 {"file_id": "int", "kind": "str", "site": "str", "partition_date": "date",
                  "run_id": "str"})
+# the per-point tables ported to Spark (docs/spark.md, "What runs on Spark")
+POINT_TABLES = (
+    Spec("int_point_metadata", ("site", "point"),
+         {"point_id": "int", "client": "str", "is_collect_enabled": "bool",
+          "collect_interval_configured": "int", "collect_interval": "float",
+          "point_type": "str", "unit": "str", "kv_tags": "json", "marker_tags": "json",
+          "bacnet_data": "json", "collect_config": "json", "created_at": "ts",
+          "updated_at": "ts", "extracted_at": "ts", "run_id": "str",
+          "interval_changed_file_id": "int"}),
+    Spec("int_point_activity", ("site", "point"),
+         {"first_ts": "ts", "last_ts": "ts", "last_extracted_at": "ts", "n_landed": "int"}),
+)
 
 
 class Engines:
@@ -60,10 +74,11 @@ class Engines:
         assert "built" in done.stdout and "samples" in done.stdout, done.stdout
 
     def assert_equal(self, label: str) -> None:
-        """Spark's samples and file registry equal DuckDB's, and samples the truth."""
+        """Spark's samples, file registry and per-point tables equal DuckDB's, and samples
+        the truth."""
         truth = expected(self.lake, self.cfg)["samples"]
         assert truth, "the truth has rows"
-        for spec in (SPECS["samples"], REGISTRY):
+        for spec in (SPECS["samples"], REGISTRY, *POINT_TABLES):
             duck = read_table(self.duck, spec)
             spark = read_table(self.views, spec)
             assert duck, f"{label}: DuckDB's {spec.table} has rows"
@@ -112,8 +127,17 @@ def test_first_build_delta_and_late_data_equal_on_both_engines(engines: Engines)
     assert ny_day == [(25,)]
 
     scenario.land_all(engines.lake, delta)
+    # a site's points answer changed: one point's interval (the site's other points are
+    # carried over on Spark, whose site partition is rewritten)
+    changed = [replace(p, collect_interval=300) for p in scenario.POINTS
+               if (p.site, p.point) == ("ses_falls_city", "chiller/kw")]
+    engines.lake.write_points("ses_falls_city", changed, extracted_at=utc(2025, 11, 4, 6, 4),
+                              run_id="20251104T060400Z-meta01")
     engines.build()
     engines.assert_equal("5-minute delta")
+    assert engines.spark_rows(
+        "select collect_interval, interval_changed_file_id is not null from int_point_metadata "
+        "where site = 'ses_falls_city' and point = 'chiller/kw'") == [(300.0, True)]
 
     scenario.land_all(engines.lake, late)
     engines.build()
@@ -123,24 +147,39 @@ def test_first_build_delta_and_late_data_equal_on_both_engines(engines: Engines)
         "select count(*) from samples where source = 'import'")[0][0] > 0
 
 
+def _progress_files(progress: Path, model: str) -> list[Path]:
+    """The Parquet files of Spark's model_progress holding a row of ``model`` (each
+    recorded position is an insert of its own)."""
+    con = duckdb.connect()
+    try:
+        return [p for p in progress.glob("*.parquet") if con.execute(
+            "select count(*) from read_parquet(?) where model = ?", [str(p), model]
+        ).fetchone()[0]]  # type: ignore[index]
+    finally:
+        con.close()
+
+
 def test_progress_is_append_only_and_a_lost_position_repeats_work(engines: Engines) -> None:
-    """Spark's model_progress only grows; losing its newest rows (a crash after the table
+    """Spark's model_progress only grows; losing its newest rows (a crash after a table
     was written, before its position was) makes the next run do the work again, with the
-    same result and no duplicate."""
+    same result and no duplicate: for samples (its partitions are computed again) and for
+    the per-point tables (a landed file is not counted twice in int_point_activity)."""
     positions = engines.spark_rows(
         "select count(*), max(file_id) from model_progress where model = 'samples'")
     registered = engines.spark_rows("select max(file_id) from int_landed_files")
     assert positions[0][0] >= 3, "one row per build"
     assert positions[0][1] == registered[0][0]
     progress = engines.spark_dir / "ace.db" / "model_progress"
-    newest = max(progress.glob("*.parquet"), key=lambda p: p.stat().st_mtime_ns)
+    lost = [max(_progress_files(progress, model), key=lambda p: p.stat().st_mtime_ns)
+            for model in ("samples", "int_point_metadata", "int_point_activity")]
     # the late day's partitions, last written by the build whose position is lost
     late_day = engines.spark_dir / "ace.db" / "samples" / "site=ktm_plant" / (
         f"ts_date={scenario.LATE_DAY.isoformat()}")
     before = {p.name for p in late_day.glob("*.parquet")}
     assert before
-    newest.unlink()
-    (progress / f".{newest.name}.crc").unlink(missing_ok=True)
+    for newest in lost:
+        newest.unlink()
+        (progress / f".{newest.name}.crc").unlink(missing_ok=True)
     # and a new file lands meanwhile, so the repeated run has new work too
     scenario.land_all(engines.lake, [Landing(
         scenario.simple("ktm_plant", "zone1/temp", utc(2025, 11, 4, 6), utc(2025, 11, 4, 6, 20),

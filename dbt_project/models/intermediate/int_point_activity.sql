@@ -5,12 +5,14 @@
 {{
     config(
         unique_key=['site', 'point'],
-        incremental_strategy='delete+insert',
+        incremental_strategy=ace_engine_config(duckdb='delete+insert', spark='insert_overwrite'),
+        partition_by=ace_engine_config(duckdb=none, spark=['site']),
         post_hook="{{ ace_record_progress(['samples']) }}",
     )
 }}
 
 {%- set range = ace_pending_range(['samples']) %}
+{%- set columns = ['site', 'point', 'first_ts', 'last_ts', 'last_extracted_at', 'n_landed'] %}
 
 with
 
@@ -24,7 +26,7 @@ landed_files as (
         max(raw_rows.extracted_at) as last_extracted_at,
         count(*) as n_landed
 
-    from {{ ace_landed_samples(range) }} as raw_rows
+    from {{ ace_unmerged_samples(range) }} as raw_rows
     group by raw_rows.site, raw_rows.point
 
     union all
@@ -72,6 +74,7 @@ merged as (
     from landed
     left join {{ this }} as previous
         on landed.site = previous.site and landed.point = previous.point
+    {{- ace_carried_site_rows(this, 'landed', columns) }}
 
 )
 
@@ -85,4 +88,4 @@ merged as (
 
 {%- endif %}
 
-select * from merged
+select *{{ ace_merged_file_id(range) }} from merged

@@ -5,7 +5,8 @@
 {{
     config(
         unique_key=['site', 'point'],
-        incremental_strategy='delete+insert',
+        incremental_strategy=ace_engine_config(duckdb='delete+insert', spark='insert_overwrite'),
+        partition_by=ace_engine_config(duckdb=none, spark=['site']),
         post_hook="{{ ace_record_progress(['int_landed_files']) }}",
         meta={'ace_settings': ['default_collect_interval']},
     )
@@ -53,61 +54,13 @@ latest_landed as (
         extracted_at,
         run_id
 
-    from landed
-    qualify row_number() over (
-        partition by site, point order by extracted_at desc, run_id desc
-    ) = 1
+    {{ ace_first_per_key('landed', 'site, point', 'extracted_at desc, run_id desc') }}
 
 ),
 
 {%- if is_incremental() %}
 
-previous as (
-
-    select current_rows.*
-    from {{ this }} as current_rows
-    semi join latest_landed
-        on current_rows.site = latest_landed.site and current_rows.point = latest_landed.point
-
-),
-
-candidates as (
-
-    select *, true as is_landed, cast(null as bigint) as interval_changed_file_id
-    from latest_landed
-    union all by name
-    select *, false as is_landed
-    from previous
-
-),
-
-winners as (
-
-    -- a snapshot already merged (same extracted_at and run_id) keeps its row
-    select *
-    from candidates
-    qualify row_number() over (
-        partition by site, point order by extracted_at desc, run_id desc, is_landed
-    ) = 1
-
-),
-
-merged as (
-
-    select
-        winners.* exclude (is_landed, interval_changed_file_id),
-        case
-            when winners.collect_interval
-                is distinct from coalesce(previous.collect_interval, {{ ace_default_interval() }})
-                then cast({{ range.hi }} as bigint)
-            else previous.interval_changed_file_id
-        end as interval_changed_file_id
-
-    from winners
-    left join previous
-        on winners.site = previous.site and winners.point = previous.point
-
-)
+{{ ace_merge_point_metadata(range) }}
 
 {%- else %}
 

@@ -11,13 +11,13 @@ renamed as (
 
     select
         -- identity
-        cast(site as varchar) as site,
+        cast(site as {{ ace_type('varchar') }}) as site,
         cast(site_id as bigint) as site_id,
 
         -- description
-        cast(nice_name as varchar) as nice_name,
-        cast(client as varchar) as client,
-        cast(address as varchar) as address,
+        cast(nice_name as {{ ace_type('varchar') }}) as nice_name,
+        cast(client as {{ ace_type('varchar') }}) as client,
+        cast(address as {{ ace_type('varchar') }}) as address,
         cast(latitude as double) as latitude,
         cast(longitude as double) as longitude,
 
@@ -26,10 +26,10 @@ renamed as (
         cast(collect_enabled as boolean) as is_collect_enabled,
 
         -- snapshot
-        cast(raw_json as json) as raw_json,
-        cast(extracted_at as timestamp with time zone) as extracted_at,
-        cast(run_id as varchar) as run_id,
-        cast(filename as varchar) as source_file
+        cast(raw_json as {{ ace_type('json') }}) as raw_json,
+        cast(extracted_at as {{ ace_type('timestamp with time zone') }}) as extracted_at,
+        cast(run_id as {{ ace_type('varchar') }}) as run_id,
+        cast(filename as {{ ace_type('varchar') }}) as source_file
 
     from source
 
