@@ -4,8 +4,9 @@ Generates the lake of ``bench_warehouse.py`` (``--points`` x ``--days``), then b
 scratch (``dbt run --full-refresh``) once per limit in ``--limits``, each into its own
 warehouse file, in a fresh process whose peak RSS is read with ``wait4``. Prints per limit the
 wall time, the peak RSS, the bytes spilled to ``<warehouse>.tmp/`` at its largest (sampled),
-and checks that every build's tables are equal (row count and a sum of row hashes per
-table): a limit may make a build spill, never change its result.
+and checks that every build's tables are equal (row count, a sum of row hashes of the
+columns other than doubles, and each double column's sum within 1e-9 relative): a limit
+may make a build spill, never change its result.
 
     .venv/bin/python bench/bench_memory.py [--points 1000] [--days 3] [--limits 6GB,1GB,500MB]
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import re
 import subprocess
@@ -80,19 +82,27 @@ def build(root: Path, lake: Path, project: Path, limit: str, as_of: datetime) ->
     return out
 
 
-def digests(db: str) -> dict[str, tuple[int, int]]:
-    """Per table: the row count and a sum of row hashes, doubles rounded to 6 decimals (a
-    build's parallel sums may differ from another's in the last bits)."""
+def digests(db: str) -> dict[str, tuple[int, int, list[float]]]:
+    """Per table: the row count, a sum of the hashes of the rows' columns other than doubles,
+    and the sum of each double column (compared within 1e-9 relative: two builds' parallel
+    sums differ in their last bits)."""
     with duckdb.connect(db, read_only=True) as con:
         out = {}
         for t in TABLES:
-            columns = [f"round({c}, 6)" if kind == "DOUBLE" else c for c, kind in con.execute(
-                "select column_name, data_type from duckdb_columns() where table_name = ?"
-                " order by column_index", [t]).fetchall()]
-            row = con.execute(f"select count(*), coalesce(sum(hash({', '.join(columns)})), 0)"
-                              f" from {t}").fetchone()
-            out[t] = (int(row[0]), int(row[1])) if row else (0, 0)
+            kinds = con.execute("select column_name, data_type from duckdb_columns()"
+                                " where table_name = ? order by column_index", [t]).fetchall()
+            exact = [c for c, kind in kinds if kind != "DOUBLE"]
+            doubles = [f"coalesce(sum({c}), 0)" for c, kind in kinds if kind == "DOUBLE"]
+            row = con.execute(f"select count(*), coalesce(sum(hash({', '.join(exact)})), 0)"
+                              f"{''.join(', ' + d for d in doubles)} from {t}").fetchone()
+            assert row is not None
+            out[t] = (int(row[0]), int(row[1]), [float(x) for x in row[2:]])
         return out
+
+
+def same(a: tuple[int, int, list[float]], b: tuple[int, int, list[float]]) -> bool:
+    return a[:2] == b[:2] and all(math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9)
+                                  for x, y in zip(a[2], b[2], strict=True))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     built = [r for r in results.values() if not r["failed"]]
     reference = digests(built[0]["db"]) if built else None
     differing = sorted({t for r in built for t, d in digests(r["db"]).items()
-                        if reference is not None and d != reference[t]})
+                        if reference is not None and not same(d, reference[t])})
     equal = not differing
     print(f"tables equal under every limit that built ({len(built)} of {len(results)}): {equal}"
           + (f" (differing: {', '.join(differing)})" if differing else ""))
